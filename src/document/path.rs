@@ -1,0 +1,199 @@
+//! Node addresses: a list of mapping keys and sequence indices, printed as an RFC 9535
+//! normalized JSONPath (`$['pipeline']['stages'][2]`).
+
+use std::fmt;
+
+use serde_json::Value;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Path(Vec<Seg>);
+
+impl Path {
+    pub fn root() -> Path {
+        Path(Vec::new())
+    }
+
+    pub fn from_segs(segs: Vec<Seg>) -> Path {
+        Path(segs)
+    }
+
+    pub fn segs(&self) -> &[Seg] {
+        &self.0
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// This path with a key appended.
+    pub fn key(&self, k: &str) -> Path {
+        let mut p = self.clone();
+        p.0.push(Seg::Key(k.to_string()));
+        p
+    }
+
+    /// This path with an index appended.
+    pub fn index(&self, i: usize) -> Path {
+        let mut p = self.clone();
+        p.0.push(Seg::Index(i));
+        p
+    }
+
+    pub fn parent(&self) -> Option<Path> {
+        if self.0.is_empty() {
+            None
+        } else {
+            Some(Path(self.0[..self.0.len() - 1].to_vec()))
+        }
+    }
+
+    pub fn last(&self) -> Option<&Seg> {
+        self.0.last()
+    }
+
+    pub fn starts_with(&self, other: &Path) -> bool {
+        self.0.starts_with(&other.0)
+    }
+
+    /// The value at this path inside `v`.
+    pub fn lookup<'v>(&self, v: &'v Value) -> Option<&'v Value> {
+        let mut cur = v;
+        for seg in &self.0 {
+            cur = match seg {
+                Seg::Key(k) => cur.as_object()?.get(k)?,
+                Seg::Index(i) => cur.as_array()?.get(*i)?,
+            };
+        }
+        Some(cur)
+    }
+
+    pub fn lookup_mut<'v>(&self, v: &'v mut Value) -> Option<&'v mut Value> {
+        let mut cur = v;
+        for seg in &self.0 {
+            cur = match seg {
+                Seg::Key(k) => cur.as_object_mut()?.get_mut(k)?,
+                Seg::Index(i) => cur.as_array_mut()?.get_mut(*i)?,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Parse a normalized JSONPath (`$['a'][0]`, as jsonpath-rust reports them) or the dotted
+    /// shorthand `$.a[0].b`.
+    pub fn parse(s: &str) -> Option<Path> {
+        let rest = s.strip_prefix('$')?;
+        let mut segs = Vec::new();
+        let b = rest.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'.' => {
+                    let start = i + 1;
+                    let mut j = start;
+                    while j < b.len() && b[j] != b'.' && b[j] != b'[' {
+                        j += 1;
+                    }
+                    if j == start {
+                        return None;
+                    }
+                    segs.push(Seg::Key(rest[start..j].to_string()));
+                    i = j;
+                }
+                b'[' if b.get(i + 1) == Some(&b'\'') => {
+                    let mut key = String::new();
+                    let mut j = i + 2;
+                    loop {
+                        let c = *b.get(j)?;
+                        if c == b'\\' {
+                            let n = rest[j + 1..].chars().next()?;
+                            key.push(n);
+                            j += 1 + n.len_utf8();
+                        } else if c == b'\'' {
+                            break;
+                        } else {
+                            let ch = rest[j..].chars().next()?;
+                            key.push(ch);
+                            j += ch.len_utf8();
+                        }
+                    }
+                    if b.get(j + 1) != Some(&b']') {
+                        return None;
+                    }
+                    segs.push(Seg::Key(key));
+                    i = j + 2;
+                }
+                b'[' => {
+                    let end = rest[i..].find(']')? + i;
+                    let n: usize = rest[i + 1..end].parse().ok()?;
+                    segs.push(Seg::Index(n));
+                    i = end + 1;
+                }
+                _ => return None,
+            }
+        }
+        Some(Path(segs))
+    }
+
+    /// All paths in `v` that a JSONPath selector matches (through jsonpath-rust).
+    pub fn select(v: &Value, selector: &str) -> Vec<Path> {
+        use jsonpath_rust::JsonPath;
+        match v.query_only_path(selector) {
+            Ok(paths) => paths.iter().filter_map(|p| Path::parse(p)).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("$")?;
+        for seg in &self.0 {
+            match seg {
+                Seg::Key(k) => {
+                    f.write_str("['")?;
+                    for c in k.chars() {
+                        if c == '\'' || c == '\\' {
+                            f.write_str("\\")?;
+                        }
+                        write!(f, "{c}")?;
+                    }
+                    f.write_str("']")?;
+                }
+                Seg::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn normalized_paths_round_trip() {
+        let p = Path::root().key("pipeline").key("it's").index(3);
+        let s = p.to_string();
+        assert_eq!(s, r"$['pipeline']['it\'s'][3]");
+        assert_eq!(Path::parse(&s), Some(p));
+        assert_eq!(
+            Path::parse("$.a[0].b"),
+            Some(Path::root().key("a").index(0).key("b"))
+        );
+        assert_eq!(Path::parse("a.b"), None);
+    }
+
+    #[test]
+    fn jsonpath_selectors_give_paths() {
+        let v = json!({"stages": [{"name": "Source"}, {"name": "Deploy"}]});
+        let found = Path::select(&v, "$.stages[?@.name == 'Deploy']");
+        assert_eq!(found, vec![Path::root().key("stages").index(1)]);
+    }
+}

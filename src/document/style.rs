@@ -1,0 +1,88 @@
+//! The layout conventions of a file, learned from the file itself so that inserted text
+//! looks as if the same person had written it.
+
+use super::Format;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Style {
+    /// `"\r\n"` when most lines end that way, else `"\n"`.
+    pub eol: &'static str,
+    /// The indentation unit: `"  "`, `"    "`, `"\t"`, … (two spaces when nothing tells).
+    pub indent: String,
+    /// Whether the text ends with a newline.
+    pub final_newline: bool,
+    /// JSON only: the whole document is on one line.
+    pub single_line: bool,
+}
+
+impl Style {
+    pub fn detect(text: &str, _format: Format) -> Style {
+        let crlf = text.matches("\r\n").count();
+        let lf = text.matches('\n').count();
+        let eol = if crlf > 0 && crlf * 2 >= lf {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        Style {
+            eol,
+            indent: detect_indent(text),
+            final_newline: text.ends_with('\n'),
+            single_line: text.trim_end().lines().count() <= 1,
+        }
+    }
+}
+
+/// The smallest step between the indentation of consecutive non-blank lines.
+fn detect_indent(text: &str) -> String {
+    let mut tabs = 0usize;
+    let mut spaces = 0usize;
+    let mut step: Option<usize> = None;
+    let mut prev = 0usize;
+    for line in text.lines() {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let lead = &line[..line.len() - trimmed.len()];
+        if lead.starts_with('\t') {
+            tabs += 1;
+            continue;
+        }
+        let n = lead.len();
+        if n > 0 {
+            spaces += 1;
+        }
+        if n > prev {
+            let d = n - prev;
+            step = Some(step.map_or(d, |s| s.min(d)));
+        }
+        prev = n;
+    }
+    if tabs > spaces {
+        "\t".to_string()
+    } else {
+        " ".repeat(step.unwrap_or(2).clamp(1, 8))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_eol_indent_and_final_newline() {
+        let s = Style::detect(
+            "{\r\n    \"a\": {\r\n        \"b\": 1\r\n    }\r\n}",
+            Format::Json,
+        );
+        assert_eq!(s.eol, "\r\n");
+        assert_eq!(s.indent, "    ");
+        assert!(!s.final_newline);
+        assert!(!s.single_line);
+        let t = Style::detect("a:\n\tb: 1\n", Format::Yaml);
+        assert_eq!(t.indent, "\t");
+        assert!(t.final_newline);
+        assert!(Style::detect("{\"a\":1}", Format::Json).single_line);
+    }
+}

@@ -1,0 +1,136 @@
+//! What an [`Op`] means, applied to a plain value. The document layer checks every edit
+//! against this: the re-parsed file must equal the old meaning with the op applied here.
+
+use serde_json::Value;
+
+use super::{EditError, Op, Path, Position, Seg};
+
+pub fn apply(v: &mut Value, op: &Op) -> Result<(), EditError> {
+    let missing = |p: &Path| EditError::NoSuchNode(p.to_string());
+    match op {
+        Op::Replace { path, value } => {
+            let slot = path.lookup_mut(v).ok_or_else(|| missing(path))?;
+            *slot = value.clone();
+        }
+        Op::InsertKey {
+            path,
+            key,
+            value,
+            position,
+        } => {
+            let map = path
+                .lookup_mut(v)
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| missing(path))?;
+            if map.contains_key(key) {
+                return Err(EditError::Unsupported(format!(
+                    "key {key:?} exists at {path}"
+                )));
+            }
+            let idx = match position {
+                Position::End => map.len(),
+                Position::Start => 0,
+                Position::Before(k) => index_of(map, k).unwrap_or(map.len()),
+                Position::After(k) => index_of(map, k).map(|i| i + 1).unwrap_or(map.len()),
+            };
+            map.shift_insert(idx, key.clone(), value.clone());
+        }
+        Op::InsertItem { path, index, value } => {
+            let seq = path
+                .lookup_mut(v)
+                .and_then(Value::as_array_mut)
+                .ok_or_else(|| missing(path))?;
+            if *index > seq.len() {
+                return Err(missing(&path.index(*index)));
+            }
+            seq.insert(*index, value.clone());
+        }
+        Op::Remove { path } => {
+            let parent = path.parent().ok_or_else(|| missing(path))?;
+            let container = parent.lookup_mut(v).ok_or_else(|| missing(path))?;
+            match (path.last(), container) {
+                (Some(Seg::Key(k)), Value::Object(m)) => {
+                    m.shift_remove(k).ok_or_else(|| missing(path))?;
+                }
+                (Some(Seg::Index(i)), Value::Array(a)) if *i < a.len() => {
+                    a.remove(*i);
+                }
+                _ => return Err(missing(path)),
+            }
+        }
+        Op::RenameKey { path, new_key } => {
+            let parent = path.parent().ok_or_else(|| missing(path))?;
+            let map = parent
+                .lookup_mut(v)
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| missing(path))?;
+            let Some(Seg::Key(old)) = path.last() else {
+                return Err(missing(path));
+            };
+            if map.contains_key(new_key) {
+                return Err(EditError::Unsupported(format!("key {new_key:?} exists")));
+            }
+            let idx = index_of(map, old).ok_or_else(|| missing(path))?;
+            let val = map.shift_remove(old).ok_or_else(|| missing(path))?;
+            map.shift_insert(idx, new_key.clone(), val);
+        }
+        Op::ReplaceInScalar {
+            path,
+            find,
+            replace,
+        } => {
+            let slot = path.lookup_mut(v).ok_or_else(|| missing(path))?;
+            let Value::String(s) = slot else {
+                return Err(EditError::NoSuchNode(format!("{path} is not a string")));
+            };
+            if find.is_empty() || !s.contains(find.as_str()) {
+                return Err(EditError::NoSuchNode(format!(
+                    "{path} does not contain the text"
+                )));
+            }
+            *s = s.replace(find.as_str(), replace);
+        }
+    }
+    Ok(())
+}
+
+fn index_of(map: &serde_json::Map<String, Value>, key: &str) -> Option<usize> {
+    map.keys().position(|k| k == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn insert_key_keeps_order() {
+        let mut v = json!({"a": 1, "c": 3});
+        apply(
+            &mut v,
+            &Op::InsertKey {
+                path: Path::root(),
+                key: "b".into(),
+                value: json!(2),
+                position: Position::After("a".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"a":1,"b":2,"c":3}"#);
+    }
+
+    #[test]
+    fn rename_keeps_position_and_remove_needs_the_node() {
+        let mut v = json!({"a": 1, "b": 2});
+        let op = Op::RenameKey {
+            path: Path::root().key("a"),
+            new_key: "z".into(),
+        };
+        apply(&mut v, &op).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"z":1,"b":2}"#);
+        let gone = Op::Remove {
+            path: Path::root().key("nope"),
+        };
+        assert!(apply(&mut v, &gone).is_err());
+    }
+}
