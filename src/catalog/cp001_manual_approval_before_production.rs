@@ -1,0 +1,248 @@
+//! CP001: a Manual approval stage before every stage that deploys to production.
+
+use regex::Regex;
+use serde_json::{Map, Value, json};
+
+use crate::document::Op;
+use crate::model::Kind;
+
+use super::{Context, Finding, Safety};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn id(&self) -> &'static str {
+        "CP001"
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let pattern = Regex::new(&cx.param_str("production_pattern"))
+            .unwrap_or_else(|_| Regex::new(r"(?i)prod|production|live").expect("static regex"));
+        for (file, f) in cx.unit.of_kind(Kind::CodePipeline) {
+            let (Some(v), Some((_, root))) = (f.value(), f.doc()) else {
+                continue;
+            };
+            let Some(stages) = v.get("stages").and_then(Value::as_array) else {
+                continue;
+            };
+            for p in production_stages(stages, &pattern) {
+                if approved_before(stages, p) {
+                    continue;
+                }
+                let stage_name = stages[p].get("name").and_then(Value::as_str).unwrap_or("?");
+                let new_stage = approval_stage(cx, stages);
+                let stages_path = root.key("stages");
+                out.push(
+                    Finding::at(
+                        cx.id(),
+                        file,
+                        stages_path.index(p),
+                        format!(
+                            "stage \"{stage_name}\" deploys to production with no manual approval before it"
+                        ),
+                    )
+                    .with_fix(
+                        format!("insert a Manual approval stage before \"{stage_name}\""),
+                        Safety::Safe,
+                        vec![Op::InsertItem {
+                            path: stages_path,
+                            index: p,
+                            value: new_stage,
+                        }],
+                    )
+                    .follow_up(
+                        "Give the approvers codepipeline:PutApprovalResult on this pipeline; a pending approval fails after 7 days",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn actions(stage: &Value) -> &[Value] {
+    stage
+        .get("actions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn category(action: &Value) -> Option<&str> {
+    action
+        .pointer("/actionTypeId/category")
+        .and_then(Value::as_str)
+}
+
+fn is_deploy_stage(stage: &Value) -> bool {
+    actions(stage).iter().any(|a| category(a) == Some("Deploy"))
+}
+
+fn is_manual_approval(action: &Value) -> bool {
+    category(action) == Some("Approval")
+        && action
+            .pointer("/actionTypeId/provider")
+            .and_then(Value::as_str)
+            == Some("Manual")
+}
+
+/// What names a stage's target: its name, its deploy actions' names and the configuration
+/// values that name the application, group, cluster or service.
+fn names_production(stage: &Value, pattern: &Regex) -> bool {
+    let mut texts: Vec<&str> = Vec::new();
+    texts.extend(stage.get("name").and_then(Value::as_str));
+    for a in actions(stage)
+        .iter()
+        .filter(|a| category(a) == Some("Deploy"))
+    {
+        texts.extend(a.get("name").and_then(Value::as_str));
+        if let Some(cfg) = a.get("configuration").and_then(Value::as_object) {
+            for key in [
+                "ApplicationName",
+                "DeploymentGroupName",
+                "ClusterName",
+                "ServiceName",
+                "StackName",
+            ] {
+                texts.extend(cfg.get(key).and_then(Value::as_str));
+            }
+        }
+    }
+    texts.iter().any(|t| pattern.is_match(t))
+}
+
+/// Indices of the stages that deploy to production. One deploy stage is production; among
+/// several, those the pattern names, or the last one when the pattern names none.
+fn production_stages(stages: &[Value], pattern: &Regex) -> Vec<usize> {
+    // The first stage holds only source actions and can never be gated.
+    let deploys: Vec<usize> = (1..stages.len())
+        .filter(|&i| is_deploy_stage(&stages[i]))
+        .collect();
+    match deploys.as_slice() {
+        [] => Vec::new(),
+        [one] => vec![*one],
+        many => {
+            let named: Vec<usize> = many
+                .iter()
+                .copied()
+                .filter(|&i| names_production(&stages[i], pattern))
+                .collect();
+            if named.is_empty() {
+                many.last().copied().into_iter().collect()
+            } else {
+                named
+            }
+        }
+    }
+}
+
+/// Whether a Manual approval runs after the previous deployment and before the production
+/// deploy actions of stage `p` (in an earlier stage, or earlier in the same stage).
+fn approved_before(stages: &[Value], p: usize) -> bool {
+    let first_deploy_order = actions(&stages[p])
+        .iter()
+        .filter(|a| category(a) == Some("Deploy"))
+        .map(run_order)
+        .min()
+        .unwrap_or(1);
+    if actions(&stages[p])
+        .iter()
+        .any(|a| is_manual_approval(a) && run_order(a) < first_deploy_order)
+    {
+        return true;
+    }
+    for stage in stages[1..p].iter().rev() {
+        if actions(stage).iter().any(is_manual_approval) {
+            return true;
+        }
+        if is_deploy_stage(stage) {
+            return false;
+        }
+    }
+    false
+}
+
+fn run_order(action: &Value) -> i64 {
+    action.get("runOrder").and_then(Value::as_i64).unwrap_or(1)
+}
+
+fn approval_stage(cx: &Context<'_>, stages: &[Value]) -> Value {
+    let base = match cx.param_str("stage_name") {
+        s if s.is_empty() => "Approval".to_string(),
+        s => s,
+    };
+    let taken = |n: &str| {
+        stages
+            .iter()
+            .any(|s| s.get("name").and_then(Value::as_str) == Some(n))
+    };
+    let mut name = base.clone();
+    let mut i = 2;
+    while taken(&name) {
+        name = format!("{base}{i}");
+        i += 1;
+    }
+    let action_name = match cx.param_str("action_name") {
+        s if s.is_empty() => "ManualApproval".to_string(),
+        s => s,
+    };
+    let mut action = Map::new();
+    action.insert("name".into(), json!(action_name));
+    action.insert(
+        "actionTypeId".into(),
+        json!({"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}),
+    );
+    action.insert("runOrder".into(), json!(1));
+    let mut configuration = Map::new();
+    let topic = cx.param_str("notification_arn");
+    if !topic.is_empty() {
+        configuration.insert("NotificationArn".into(), json!(topic));
+    }
+    let data = cx.param_str("custom_data");
+    if !data.is_empty() {
+        configuration.insert("CustomData".into(), json!(data));
+    }
+    if !configuration.is_empty() {
+        action.insert("configuration".into(), Value::Object(configuration));
+    }
+    action.insert("outputArtifacts".into(), json!([]));
+    action.insert("inputArtifacts".into(), json!([]));
+    json!({"name": name, "actions": [Value::Object(action)]})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(name: &str, cat: &str) -> Value {
+        json!({"name": name, "actions": [{"name": name, "actionTypeId": {"category": cat, "provider": if cat == "Approval" {"Manual"} else {"X"}}}]})
+    }
+
+    #[test]
+    fn production_is_the_named_or_the_only_deploy_stage() {
+        let re = Regex::new(r"(?i)prod").unwrap();
+        let one = vec![
+            stage("Source", "Source"),
+            stage("Build", "Build"),
+            stage("Deploy", "Deploy"),
+        ];
+        assert_eq!(production_stages(&one, &re), vec![2]);
+        let two = vec![
+            stage("Source", "Source"),
+            stage("DeployStaging", "Deploy"),
+            stage("DeployProd", "Deploy"),
+        ];
+        assert_eq!(production_stages(&two, &re), vec![2]);
+    }
+
+    #[test]
+    fn an_approval_before_staging_does_not_gate_production() {
+        let s = vec![
+            stage("Source", "Source"),
+            stage("Approve", "Approval"),
+            stage("DeployStaging", "Deploy"),
+            stage("DeployProd", "Deploy"),
+        ];
+        assert!(!approved_before(&s, 3));
+        assert!(approved_before(&s, 2));
+    }
+}

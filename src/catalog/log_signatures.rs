@@ -1,0 +1,69 @@
+//! Log signatures: recognised failure lines in CodeBuild, CodeDeploy and pipeline execution
+//! logs. They are pure data (`patches/LOG*.toml`, table `[signature]`): each becomes a rule
+//! that points at the configuration fixes that address the failure. Logs are never rewritten,
+//! and a matched line is never quoted (it may hold a secret).
+
+use regex::Regex;
+
+use crate::model::Kind;
+
+use super::{Context, Finding, Location, meta};
+
+pub struct Signature {
+    id: &'static str,
+    kinds: Vec<Kind>,
+    regex: Regex,
+}
+
+/// One rule per catalog entry with a `[signature]` table. A pattern that does not compile is
+/// caught by the catalog tests; at run time it is skipped rather than crashing.
+pub fn rules() -> Vec<Box<dyn super::Rule>> {
+    meta::all()
+        .iter()
+        .filter_map(|m| {
+            let s = m.signature.as_ref()?;
+            let regex = Regex::new(&s.pattern).ok()?;
+            Some(Box::new(Signature {
+                id: m.id.as_str(),
+                kinds: s.kinds.iter().filter_map(|k| Kind::from_name(k)).collect(),
+                regex,
+            }) as Box<dyn super::Rule>)
+        })
+        .collect()
+}
+
+impl super::Rule for Signature {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let Some(sig) = cx.meta.signature.as_ref() else {
+            return;
+        };
+        for (i, f) in cx.unit.files.iter().enumerate() {
+            if !self.kinds.contains(&f.kind) {
+                continue;
+            }
+            let Some(text) = f.log() else { continue };
+            let mut lines = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| self.regex.is_match(l))
+                .map(|(n, _)| n + 1);
+            let Some(first) = lines.next() else { continue };
+            let more = lines.count();
+            let mut message = sig.message.clone();
+            if more > 0 {
+                message.push_str(&format!(" (and {more} more line(s))"));
+            }
+            if !sig.points_to.is_empty() {
+                message.push_str(&format!(
+                    "; fixed in configuration by {}",
+                    sig.points_to.join(", ")
+                ));
+            }
+            out.push(Finding::new(self.id, i, Location::Line(first), message));
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The catalog's data: one `patches/*.toml` file per fix, embedded at build time.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::model::Kind;
+
+use super::Safety;
+
+static PATCHES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/patches.rs"));
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    pub kinds: Vec<String>,
+    pub safety: Safety,
+    pub summary: String,
+    pub why: String,
+    #[serde(default)]
+    pub safe_when: String,
+    #[serde(default)]
+    pub references: Vec<Reference>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Parameter>,
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    /// Log signatures are pure data: a regex over log lines.
+    #[serde(default)]
+    pub signature: Option<Signature>,
+    /// The catalog file this came from (set after loading).
+    #[serde(skip)]
+    pub file: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    pub default: serde_json::Value,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    pub pattern: String,
+    pub kinds: Vec<String>,
+    #[serde(default)]
+    pub points_to: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub title: String,
+    #[serde(default)]
+    pub options: ExampleOptions,
+    pub files: Vec<ExampleFile>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleOptions {
+    #[serde(default)]
+    pub unsafe_fixes: bool,
+    /// `[rules.<ID>]` parameters, as in pipefix.toml.
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// `IMAGE=DIGEST` pins, as given with `--pin`.
+    #[serde(default)]
+    pub pins: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleFile {
+    pub path: String,
+    pub before: String,
+    /// Absent: the file must stay unchanged.
+    pub after: Option<String>,
+}
+
+impl Meta {
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.kinds
+            .iter()
+            .filter_map(|k| Kind::from_name(k))
+            .collect()
+    }
+
+    pub fn default_param(&self, name: &str) -> Option<serde_json::Value> {
+        self.parameters.get(name).map(|p| p.default.clone())
+    }
+}
+
+/// Every catalog entry, sorted by id. Panics only if a file of `patches/` is malformed, which
+/// the test suite rules out before a release.
+pub fn all() -> &'static [Meta] {
+    static ALL: OnceLock<Vec<Meta>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut v: Vec<Meta> = PATCHES
+            .iter()
+            .map(|(file, text)| {
+                let mut m = parse(text).unwrap_or_else(|e| panic!("patches/{file}: {e}"));
+                m.file = (*file).to_string();
+                m
+            })
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    })
+}
+
+pub fn parse(text: &str) -> Result<Meta, String> {
+    toml_edit::de::from_str::<Meta>(text).map_err(|e| e.to_string())
+}
+
+pub fn get(id: &str) -> Option<&'static Meta> {
+    all().iter().find(|m| m.id == id)
+}

@@ -1,0 +1,203 @@
+//! The catalog: what a fix is, what it reports, and the registry of every fix.
+//!
+//! A fix reads the workspace (documents and the facts they share) and reports [`Finding`]s.
+//! A finding may carry a [`Fix`]: edits addressed by path in the finding's file, never byte
+//! offsets. The engine applies them, verifies them and repeats until nothing changes.
+
+pub mod meta;
+
+mod log_signatures;
+
+mod cp001_manual_approval_before_production;
+mod td003_container_health_check_timing;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::document::{Op, Path};
+use crate::workspace::{Facts, Unit};
+
+pub use meta::Meta;
+
+/// How far a fix may be trusted to run unattended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Safety {
+    /// Reported, never applied.
+    Manual,
+    /// Applied only with `--unsafe-fixes`: changes deploy behaviour more deeply.
+    Unsafe,
+    /// Applied by `--apply`.
+    Safe,
+}
+
+impl fmt::Display for Safety {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Safety::Manual => "manual",
+            Safety::Unsafe => "unsafe",
+            Safety::Safe => "safe",
+        })
+    }
+}
+
+/// Where in its file a finding is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Location {
+    /// A node of a JSON/YAML document (or where it would be).
+    Node(Path),
+    /// A 1-based line of a log.
+    Line(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct Fix {
+    pub title: String,
+    pub safety: Safety,
+    /// Edits of the finding's file, applied in order.
+    pub ops: Vec<Op>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: &'static str,
+    /// Index of the file in the unit.
+    pub file: usize,
+    pub location: Location,
+    pub message: String,
+    pub fix: Option<Fix>,
+    /// What a person must still do outside the repository.
+    pub follow_ups: Vec<String>,
+    /// Values that must never be printed (masked as `****` except in `--format patch`).
+    pub secrets: Vec<String>,
+}
+
+impl Finding {
+    pub fn new(rule: &'static str, file: usize, location: Location, message: String) -> Finding {
+        Finding {
+            rule,
+            file,
+            location,
+            message,
+            fix: None,
+            follow_ups: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    pub fn at(rule: &'static str, file: usize, path: Path, message: impl Into<String>) -> Finding {
+        Finding::new(rule, file, Location::Node(path), message.into())
+    }
+
+    pub fn with_fix(mut self, title: impl Into<String>, safety: Safety, ops: Vec<Op>) -> Finding {
+        self.fix = Some(Fix {
+            title: title.into(),
+            safety,
+            ops,
+        });
+        self
+    }
+
+    pub fn follow_up(mut self, text: impl Into<String>) -> Finding {
+        self.follow_ups.push(text.into());
+        self
+    }
+
+    pub fn secret(mut self, value: impl Into<String>) -> Finding {
+        let v = value.into();
+        if !v.is_empty() {
+            self.secrets.push(v);
+        }
+        self
+    }
+
+    /// Identity of a finding across passes of the engine.
+    pub fn key(&self) -> (&'static str, usize, Location) {
+        (self.rule, self.file, self.location.clone())
+    }
+}
+
+/// What a fix sees: the unit of files being checked, the facts they share, the configuration.
+pub struct Context<'a> {
+    pub unit: &'a Unit,
+    pub facts: &'a Facts,
+    pub config: &'a Config,
+    pub meta: &'a Meta,
+}
+
+impl Context<'_> {
+    /// A parameter of this fix: `pipefix.toml` `[rules.<ID>]` first, then the catalog default.
+    pub fn param(&self, name: &str) -> Option<Value> {
+        self.config
+            .param(&self.meta.id, name)
+            .cloned()
+            .or_else(|| self.meta.default_param(name))
+    }
+
+    pub fn param_str(&self, name: &str) -> String {
+        match self.param(name) {
+            Some(Value::String(s)) => s,
+            _ => String::new(),
+        }
+    }
+
+    pub fn param_u64(&self, name: &str) -> Option<u64> {
+        self.param(name).and_then(|v| v.as_u64())
+    }
+
+    pub fn param_strings(&self, name: &str) -> Vec<String> {
+        match self.param(name) {
+            Some(Value::Array(a)) => a
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(s)) if !s.is_empty() => vec![s],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The id of this fix, as `&'static str` for findings.
+    pub fn id(&self) -> &'static str {
+        id_static(&self.meta.id)
+    }
+}
+
+/// A fix of the catalog. Its documentation lives in `patches/<ID>-<name>.toml`.
+pub trait Rule: Send + Sync {
+    fn id(&self) -> &'static str;
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>);
+}
+
+/// Every fix with logic in Rust, plus the data-only log signatures.
+pub fn rules() -> &'static [Box<dyn Rule>] {
+    use std::sync::OnceLock;
+    static RULES: OnceLock<Vec<Box<dyn Rule>>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let mut v: Vec<Box<dyn Rule>> = vec![
+            Box::new(cp001_manual_approval_before_production::Rule),
+            Box::new(td003_container_health_check_timing::Rule),
+        ];
+        v.extend(log_signatures::rules());
+        v.sort_by_key(|r| r.id());
+        v
+    })
+}
+
+/// The `&'static str` of a catalog id (catalog metadata lives for the whole run).
+fn id_static(id: &str) -> &'static str {
+    meta::all()
+        .iter()
+        .find(|m| m.id == id)
+        .map(|m| m.id.as_str())
+        .unwrap_or("?")
+}
+
+/// Whether `id` is chosen by a list of ids and prefixes (`TD`, `BS00`, `CP001`).
+pub fn matches_any(id: &str, patterns: &[String]) -> bool {
+    patterns
+        .iter()
+        .any(|p| !p.is_empty() && id.starts_with(p.as_str()))
+}

@@ -1,0 +1,366 @@
+//! `pipefix.toml`: which fixes run, where, and with which parameters.
+//!
+//! ```toml
+//! select = ["CP", "TD"]          # ids or prefixes; default: all
+//! ignore = ["TD002"]
+//! unsafe-fixes = false
+//! max-file-size = 10485760       # bytes; larger files are refused before being read
+//!
+//! [per-path-ignores]
+//! "legacy/**" = ["BS"]
+//!
+//! [pins]                         # image repository (or image) = digest
+//! "public.ecr.aws/datadog/agent" = "sha256:…"
+//!
+//! [rules.CP001]                  # parameters of one fix (see `pipefix explain CP001`)
+//! stage_name = "Approval"
+//! ```
+//!
+//! Unknown keys, unknown fix ids and bad values are errors that name the line.
+
+use std::collections::BTreeMap;
+use std::path::{Path as FsPath, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde_json::Value;
+use toml_edit::Item;
+
+use crate::catalog::meta;
+
+pub const FILE_NAME: &str = "pipefix.toml";
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub unsafe_fixes: bool,
+    pub max_file_size: u64,
+    per_path: Vec<(String, Vec<String>)>,
+    per_path_set: Option<GlobSet>,
+    params: BTreeMap<String, BTreeMap<String, Value>>,
+    pub pins: BTreeMap<String, String>,
+    /// The file this came from, if any; per-path globs are relative to its folder.
+    pub source: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            select: Vec::new(),
+            ignore: Vec::new(),
+            unsafe_fixes: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            per_path: Vec::new(),
+            per_path_set: None,
+            params: BTreeMap::new(),
+            pins: BTreeMap::new(),
+            source: None,
+        }
+    }
+}
+
+/// A configuration error, with the 1-based line it is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl Config {
+    pub fn param(&self, id: &str, name: &str) -> Option<&Value> {
+        self.params.get(id)?.get(name)
+    }
+
+    pub fn set_param(&mut self, id: &str, name: &str, value: Value) {
+        self.params
+            .entry(id.to_string())
+            .or_default()
+            .insert(name.to_string(), value);
+    }
+
+    /// Whether fix `id` runs on `path` (a path as discovered).
+    pub fn enabled(&self, id: &str, path: &FsPath) -> bool {
+        use crate::catalog::matches_any;
+        if !self.select.is_empty() && !matches_any(id, &self.select) {
+            return false;
+        }
+        if matches_any(id, &self.ignore) {
+            return false;
+        }
+        if let Some(set) = &self.per_path_set {
+            let rel = match self.source.as_ref().and_then(|s| s.parent()) {
+                Some(base) if !base.as_os_str().is_empty() => {
+                    path.strip_prefix(base).unwrap_or(path)
+                }
+                _ => path,
+            };
+            for i in set.matches(rel) {
+                if matches_any(id, &self.per_path[i].1) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Read and check a configuration file.
+    pub fn load(path: &FsPath) -> Result<Config, (PathBuf, ConfigError)> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            (
+                path.to_path_buf(),
+                ConfigError {
+                    line: 1,
+                    col: 1,
+                    message: e.to_string(),
+                },
+            )
+        })?;
+        let mut c = Config::parse(&text).map_err(|e| (path.to_path_buf(), e))?;
+        c.source = Some(path.to_path_buf());
+        Ok(c)
+    }
+
+    /// The nearest `pipefix.toml` from `start` upwards, stopping at a repository root.
+    pub fn find(start: &FsPath) -> Option<PathBuf> {
+        let abs = std::fs::canonicalize(start).ok()?;
+        let mut dir = if abs.is_dir() {
+            Some(abs.as_path())
+        } else {
+            abs.parent()
+        };
+        while let Some(d) = dir {
+            let candidate = d.join(FILE_NAME);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+            if d.join(".git").exists() {
+                return None;
+            }
+            dir = d.parent();
+        }
+        None
+    }
+
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let doc = toml_edit::Document::parse(text).map_err(|e: toml_edit::TomlError| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            ConfigError {
+                line,
+                col,
+                message: e.message().to_string(),
+            }
+        })?;
+        let err = |item: &Item, message: String| {
+            let (line, col) = item
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            ConfigError { line, col, message }
+        };
+        let key_err = |key: &toml_edit::Key, message: String| {
+            let (line, col) = key
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            ConfigError { line, col, message }
+        };
+        let mut c = Config::default();
+        for (key, item) in doc.as_table().iter() {
+            let k = doc
+                .as_table()
+                .key(key)
+                .cloned()
+                .unwrap_or_else(|| toml_edit::Key::new(key));
+            match key {
+                "select" | "ignore" => {
+                    let ids = string_list(item).ok_or_else(|| {
+                        err(
+                            item,
+                            format!("`{key}` must be a list of fix ids or prefixes"),
+                        )
+                    })?;
+                    for id in &ids {
+                        if !meta::all().iter().any(|m| m.id.starts_with(id.as_str())) {
+                            return Err(err(
+                                item,
+                                format!("`{key}`: no fix id starts with {id:?}"),
+                            ));
+                        }
+                    }
+                    if key == "select" {
+                        c.select = ids;
+                    } else {
+                        c.ignore = ids;
+                    }
+                }
+                "unsafe-fixes" => {
+                    c.unsafe_fixes = item
+                        .as_bool()
+                        .ok_or_else(|| err(item, "`unsafe-fixes` must be true or false".into()))?;
+                }
+                "max-file-size" => {
+                    let n = item.as_integer().filter(|n| *n > 0).ok_or_else(|| {
+                        err(
+                            item,
+                            "`max-file-size` must be a positive number of bytes".into(),
+                        )
+                    })?;
+                    c.max_file_size = n as u64;
+                }
+                "per-path-ignores" => {
+                    let table = item.as_table_like().ok_or_else(|| {
+                        err(
+                            item,
+                            "`per-path-ignores` must be a table of glob = [ids]".into(),
+                        )
+                    })?;
+                    let mut builder = GlobSetBuilder::new();
+                    for (glob, ids) in table.iter() {
+                        let list = string_list(ids).ok_or_else(|| {
+                            err(ids, format!("`{glob}` must map to a list of fix ids"))
+                        })?;
+                        let g = Glob::new(glob)
+                            .map_err(|e| err(ids, format!("bad glob {glob:?}: {e}")))?;
+                        builder.add(g);
+                        c.per_path.push((glob.to_string(), list));
+                    }
+                    c.per_path_set = builder.build().ok();
+                }
+                "pins" => {
+                    let table = item.as_table_like().ok_or_else(|| {
+                        err(item, "`pins` must be a table of image = digest".into())
+                    })?;
+                    for (image, digest) in table.iter() {
+                        let d = digest.as_str().filter(|d| is_digest(d)).ok_or_else(|| {
+                            err(
+                                digest,
+                                format!(
+                                    "pin for {image:?} must be a digest like \"sha256:<64 hex>\""
+                                ),
+                            )
+                        })?;
+                        c.pins.insert(image.to_string(), d.to_string());
+                    }
+                }
+                "rules" => {
+                    let table = item.as_table_like().ok_or_else(|| {
+                        err(item, "`rules` must be a table of [rules.<ID>]".into())
+                    })?;
+                    for (id, params) in table.iter() {
+                        let m = meta::get(id).ok_or_else(|| {
+                            err(params, format!("unknown fix id {id:?} in [rules]"))
+                        })?;
+                        let ptable = params
+                            .as_table_like()
+                            .ok_or_else(|| err(params, format!("[rules.{id}] must be a table")))?;
+                        for (name, value) in ptable.iter() {
+                            let Some(p) = m.parameters.get(name) else {
+                                return Err(err(
+                                    value,
+                                    format!(
+                                        "{id} has no parameter {name:?} (it has: {})",
+                                        m.parameters.keys().cloned().collect::<Vec<_>>().join(", ")
+                                    ),
+                                ));
+                            };
+                            let v = toml_to_json(value)
+                                .ok_or_else(|| err(value, format!("bad value for {id}.{name}")))?;
+                            let default = p.default.clone();
+                            if !same_type(&default, &v) {
+                                return Err(err(
+                                    value,
+                                    format!(
+                                        "{id}.{name} must be of the same type as its default {default}"
+                                    ),
+                                ));
+                            }
+                            c.set_param(id, name, v);
+                        }
+                    }
+                }
+                _ => return Err(key_err(&k, format!("unknown key `{key}` in pipefix.toml"))),
+            }
+        }
+        Ok(c)
+    }
+}
+
+pub fn is_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn same_type(a: &Value, b: &Value) -> bool {
+    matches!(
+        (a, b),
+        (Value::String(_), Value::String(_))
+            | (Value::Number(_), Value::Number(_))
+            | (Value::Bool(_), Value::Bool(_))
+            | (Value::Array(_), Value::Array(_))
+            | (Value::Object(_), Value::Object(_))
+    )
+}
+
+fn string_list(item: &Item) -> Option<Vec<String>> {
+    let arr = item.as_array()?;
+    arr.iter().map(|v| v.as_str().map(str::to_string)).collect()
+}
+
+fn toml_to_json(item: &Item) -> Option<Value> {
+    let v = item.as_value()?;
+    value_to_json(v)
+}
+
+fn value_to_json(v: &toml_edit::Value) -> Option<Value> {
+    Some(match v {
+        toml_edit::Value::String(s) => Value::String(s.value().clone()),
+        toml_edit::Value::Integer(i) => Value::from(*i.value()),
+        toml_edit::Value::Float(f) => {
+            serde_json::Number::from_f64(*f.value()).map(Value::Number)?
+        }
+        toml_edit::Value::Boolean(b) => Value::Bool(*b.value()),
+        toml_edit::Value::Array(a) => {
+            Value::Array(a.iter().map(value_to_json).collect::<Option<_>>()?)
+        }
+        toml_edit::Value::InlineTable(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| value_to_json(v).map(|v| (k.to_string(), v)))
+                .collect::<Option<_>>()?,
+        ),
+        toml_edit::Value::Datetime(d) => Value::String(d.value().to_string()),
+    })
+}
+
+fn line_col(text: &str, byte: usize) -> (usize, usize) {
+    let byte = byte.min(text.len());
+    let before = text.get(..byte).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_their_line() {
+        let e = Config::parse("select = [\"TD\"]\n\nbogus = 1\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (3, "unknown key `bogus` in pipefix.toml")
+        );
+    }
+
+    #[test]
+    fn parameters_are_typed() {
+        let c = Config::parse("[rules.TD003]\nstart_period = 90\n").unwrap();
+        assert_eq!(c.param("TD003", "start_period"), Some(&Value::from(90)));
+        let e = Config::parse("[rules.TD003]\nstart_period = \"90\"\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        let e = Config::parse("[rules.TD003]\nnope = 1\n").unwrap_err();
+        assert!(e.message.contains("has no parameter"), "{}", e.message);
+    }
+}

@@ -1,0 +1,239 @@
+//! One run: discover → load and classify → check → fix → verify → write, unit by unit, in
+//! parallel across units, with the report in path order whatever the scheduling.
+
+use std::path::{Component, Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::discover::{self, Candidate, FileError, Loaded};
+use crate::document::Limits;
+use crate::engine::{self, Options};
+use crate::report::{FileReport, FindingReport, RunReport, UnitReport, diff};
+use crate::write::{self, Sink};
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub paths: Vec<PathBuf>,
+    pub apply: bool,
+    pub unsafe_fixes: bool,
+    /// Extra selection on top of the configuration (`--select`, `--ignore`).
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    /// `IMAGE=DIGEST` pins from the command line.
+    pub pins: Vec<(String, String)>,
+    pub config: Option<PathBuf>,
+    pub max_file_size: Option<u64>,
+    pub limits: Limits,
+    /// Threads; 0 = one per core.
+    pub jobs: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            paths: vec![PathBuf::from(".")],
+            apply: false,
+            unsafe_fixes: false,
+            select: Vec::new(),
+            ignore: Vec::new(),
+            pins: Vec::new(),
+            config: None,
+            max_file_size: None,
+            limits: Limits::default(),
+            jobs: 0,
+        }
+    }
+}
+
+/// The configuration for a run: `--config`, else the nearest `pipefix.toml` above the first
+/// path, then the command line on top.
+pub fn configuration(opts: &RunOptions) -> Result<Config, FileError> {
+    let found = opts
+        .config
+        .clone()
+        .or_else(|| opts.paths.first().and_then(|p| Config::find(p)));
+    let mut config = match found {
+        Some(path) => Config::load(&path).map_err(|(path, e)| FileError {
+            path,
+            line: Some((e.line, e.col)),
+            message: e.message,
+        })?,
+        None => Config::default(),
+    };
+    if !opts.select.is_empty() {
+        config.select = opts.select.clone();
+    }
+    config.ignore.extend(opts.ignore.iter().cloned());
+    config.unsafe_fixes |= opts.unsafe_fixes;
+    for (image, digest) in &opts.pins {
+        config.pins.insert(image.clone(), digest.clone());
+    }
+    if let Some(n) = opts.max_file_size {
+        config.max_file_size = n;
+    }
+    Ok(config)
+}
+
+pub fn run(opts: &RunOptions, config: &Config) -> RunReport {
+    run_with(opts, config, &|| Box::new(write::Plain))
+}
+
+/// As [`run`], with the sink that writes files chosen by the caller (tests inject failures).
+pub fn run_with(
+    opts: &RunOptions,
+    config: &Config,
+    sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
+) -> RunReport {
+    let (candidates, warnings) = discover::discover(&opts.paths);
+    // Group by path before reading anything, so that each unit is read, processed and
+    // released by one worker.
+    let mut groups: Vec<(PathBuf, Vec<Candidate>)> = Vec::new();
+    for c in candidates {
+        let key = discover::unit_key(&c.path);
+        match groups.last_mut() {
+            Some((k, v)) if *k == key => v.push(c),
+            _ => groups.push((key, vec![c])),
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    // Units that share a key but were not adjacent in path order are merged.
+    let mut merged: Vec<(PathBuf, Vec<Candidate>)> = Vec::new();
+    for (k, v) in groups {
+        match merged.last_mut() {
+            Some((mk, mv)) if *mk == k => mv.extend(v),
+            _ => merged.push((k, v)),
+        }
+    }
+    let engine_opts = Options {
+        unsafe_fixes: config.unsafe_fixes,
+        limits: opts.limits,
+    };
+    let work = |group: &(PathBuf, Vec<Candidate>)| -> (Vec<FileError>, Option<UnitReport>) {
+        process_unit(&group.1, config, &engine_opts, opts.apply, sink)
+    };
+    let results: Vec<(Vec<FileError>, Option<UnitReport>)> = if opts.jobs == 1 {
+        merged.iter().map(work).collect()
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.jobs)
+            .build();
+        match pool {
+            Ok(pool) => pool.install(|| merged.par_iter().map(work).collect()),
+            Err(_) => merged.iter().map(work).collect(),
+        }
+    };
+    let mut report = RunReport {
+        warnings,
+        applied: opts.apply,
+        ..RunReport::default()
+    };
+    for (errors, unit) in results {
+        report.errors.extend(errors);
+        if let Some(u) = unit {
+            report.units.push(u);
+        }
+    }
+    report
+}
+
+fn process_unit(
+    candidates: &[Candidate],
+    config: &Config,
+    opts: &Options,
+    apply: bool,
+    sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
+) -> (Vec<FileError>, Option<UnitReport>) {
+    let mut errors = Vec::new();
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for c in candidates {
+        match discover::load(c, config.max_file_size, &opts.limits) {
+            Ok(Some(l)) => loaded.push(l),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if loaded.is_empty() {
+        return (errors, None);
+    }
+    let (unit, extras) = Loaded::into_unit(loaded);
+    let result = engine::run(unit, config, opts);
+    let mut report = UnitReport::default();
+    for r in &result.findings {
+        report.secrets.extend(r.finding.secrets.iter().cloned());
+    }
+    report
+        .bugs
+        .extend(result.bugs.iter().map(|(_, b)| b.clone()));
+    for fr in &result.files {
+        let file = &result.unit.files[fr.index];
+        let shown = display_path(&file.path);
+        let (bom, _, target) = &extras[fr.index];
+        let mut written = false;
+        if apply && let Some(new) = &fr.fixed {
+            let dest = target.as_deref().unwrap_or(&file.path);
+            let mut expected = Vec::new();
+            let mut bytes = Vec::new();
+            if *bom {
+                expected.extend_from_slice(b"\xEF\xBB\xBF");
+                bytes.extend_from_slice(b"\xEF\xBB\xBF");
+            }
+            expected.extend_from_slice(fr.original.as_bytes());
+            bytes.extend_from_slice(new.as_bytes());
+            let mut s = sink();
+            match write::write_atomic(dest, &expected, &bytes, s.as_mut()) {
+                Ok(()) => written = true,
+                Err(message) => report.errors.push(FileError {
+                    path: file.path.clone(),
+                    line: None,
+                    message,
+                }),
+            }
+        }
+        report.files.push(FileReport {
+            path: shown.clone(),
+            kind: file.kind,
+            diff: fr
+                .fixed
+                .as_ref()
+                .map(|new| diff::unified(&shown, &fr.original, new)),
+            original: fr.fixed.as_ref().map(|_| fr.original.clone()),
+            fixed: fr.fixed.clone(),
+            written,
+        });
+    }
+    for r in result.findings {
+        let file = &result.unit.files[r.finding.file];
+        report.findings.push(FindingReport {
+            rule: r.finding.rule,
+            path: display_path(&file.path),
+            line: r.line,
+            col: r.col,
+            message: r.finding.message.clone(),
+            status: r.status.clone(),
+            fix_title: r.finding.fix.as_ref().map(|f| f.title.clone()),
+            safety: r.finding.fix.as_ref().map(|f| f.safety),
+            follow_ups: r.finding.follow_ups.clone(),
+        });
+    }
+    (errors, Some(report))
+}
+
+/// A path as shown to the user: relative to the current directory where possible, without
+/// `./`, with `/` separators (as `git apply` expects).
+pub fn display_path(p: &Path) -> String {
+    let rel = if p.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| p.to_path_buf())
+    } else {
+        p.to_path_buf()
+    };
+    let parts: Vec<String> = rel
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
