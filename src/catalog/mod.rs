@@ -4,12 +4,22 @@
 //! A finding may carry a [`Fix`]: edits addressed by path in the finding's file, never byte
 //! offsets. The engine applies them, verifies them and repeats until nothing changes.
 
+pub mod examples;
 pub mod meta;
 
 mod log_signatures;
+mod support;
 
 mod cp001_manual_approval_before_production;
+mod dg001_auto_rollback_disabled;
+mod dg002_rollback_alarms_missing;
+mod dg003_all_at_once_traffic_shift;
+mod dg004_long_blue_termination_wait;
+mod sv001_deployment_circuit_breaker;
+mod sv002_health_check_grace_period;
+mod sv003_deployment_percent_ignored;
 mod td003_container_health_check_timing;
+mod x001_deploy_controller_mismatch;
 
 use std::fmt;
 
@@ -179,6 +189,14 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(cp001_manual_approval_before_production::Rule),
             Box::new(td003_container_health_check_timing::Rule),
+            Box::new(dg001_auto_rollback_disabled::Rule),
+            Box::new(dg002_rollback_alarms_missing::Rule),
+            Box::new(dg003_all_at_once_traffic_shift::Rule),
+            Box::new(dg004_long_blue_termination_wait::Rule),
+            Box::new(sv001_deployment_circuit_breaker::Rule),
+            Box::new(sv002_health_check_grace_period::Rule),
+            Box::new(sv003_deployment_percent_ignored::Rule),
+            Box::new(x001_deploy_controller_mismatch::Rule),
         ];
         v.extend(log_signatures::rules());
         v.sort_by_key(|r| r.id());

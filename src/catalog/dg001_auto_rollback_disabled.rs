@@ -1,0 +1,114 @@
+//! DG001: CodeDeploy rolls a failed or stopped deployment back by itself.
+
+use serde_json::{Value, json};
+
+use crate::document::Position;
+use crate::model::Kind;
+
+use super::support::{after_first_of, docs_of, set_key};
+use super::{Context, Finding, Safety};
+
+pub struct Rule;
+
+const REQUIRED: [&str; 2] = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"];
+
+/// Whether the group watches alarms, which makes rolling back on them meaningful.
+pub fn watches_alarms(dg: &Value) -> bool {
+    let cfg = dg.get("alarmConfiguration");
+    cfg.and_then(|c| c.get("enabled")).and_then(Value::as_bool) == Some(true)
+        && cfg
+            .and_then(|c| c.get("alarms"))
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+}
+
+impl super::Rule for Rule {
+    fn id(&self) -> &'static str {
+        "DG001"
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            let arc = dg.get("autoRollbackConfiguration");
+            let enabled = arc.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);
+            let events: Vec<&str> = arc
+                .and_then(|a| a.get("events"))
+                .and_then(Value::as_array)
+                .map(|e| e.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let missing: Vec<&str> = REQUIRED
+                .iter()
+                .copied()
+                .filter(|e| !events.contains(e))
+                .collect();
+            if enabled && missing.is_empty() {
+                continue;
+            }
+            let mut wanted: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+            for e in REQUIRED {
+                if !wanted.iter().any(|w| w == e) {
+                    wanted.push(e.to_string());
+                }
+            }
+            if watches_alarms(dg) && !wanted.iter().any(|w| w == "DEPLOYMENT_STOP_ON_ALARM") {
+                wanted.push("DEPLOYMENT_STOP_ON_ALARM".to_string());
+            }
+            let ops = match arc {
+                Some(a) if a.is_object() => {
+                    let path = root.key("autoRollbackConfiguration");
+                    let mut ops = Vec::new();
+                    if !enabled {
+                        ops.push(set_key(&path, a, "enabled", json!(true), Position::Start));
+                    }
+                    if !missing.is_empty() {
+                        ops.push(set_key(&path, a, "events", json!(wanted), Position::End));
+                    }
+                    ops
+                }
+                _ => vec![set_key(
+                    root,
+                    dg,
+                    "autoRollbackConfiguration",
+                    json!({"enabled": true, "events": wanted}),
+                    after_first_of(
+                        dg,
+                        &[
+                            "alarmConfiguration",
+                            "triggerConfigurations",
+                            "serviceRoleArn",
+                        ],
+                    ),
+                )],
+            };
+            let name = dg
+                .get("deploymentGroupName")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            let message = if arc.is_none() {
+                format!(
+                    "deployment group \"{name}\" has no automatic rollback: a failed deployment stays failed"
+                )
+            } else if !enabled {
+                format!("deployment group \"{name}\" has automatic rollback disabled")
+            } else {
+                format!(
+                    "deployment group \"{name}\" does not roll back on {}",
+                    missing.join(", ")
+                )
+            };
+            out.push(
+                Finding::at(
+                    cx.id(),
+                    file,
+                    root.key("autoRollbackConfiguration"),
+                    message,
+                )
+                .with_fix(
+                    "enable automatic rollback on failure and on a stopped deployment",
+                    Safety::Safe,
+                    ops,
+                ),
+            );
+        }
+    }
+}

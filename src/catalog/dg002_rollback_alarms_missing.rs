@@ -1,0 +1,132 @@
+//! DG002: the deployment group watches alarms and rolls back when one fires.
+
+use serde_json::{Value, json};
+
+use crate::model::Kind;
+
+use super::dg001_auto_rollback_disabled::watches_alarms;
+use super::support::{after_first_of, docs_of, set_key};
+use super::{Context, Finding, Safety};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn id(&self) -> &'static str {
+        "DG002"
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let configured = cx.param_strings("alarm_names");
+        for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            let name = dg
+                .get("deploymentGroupName")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            let arc = dg.get("autoRollbackConfiguration");
+            let rollback_on =
+                arc.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);
+            let events: Vec<&str> = arc
+                .and_then(|a| a.get("events"))
+                .and_then(Value::as_array)
+                .map(|e| e.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if watches_alarms(dg) {
+                // Alarms are watched: roll back when one fires (once rollback itself is on).
+                if rollback_on && !events.contains(&"DEPLOYMENT_STOP_ON_ALARM") {
+                    let mut wanted: Vec<&str> = events.clone();
+                    wanted.push("DEPLOYMENT_STOP_ON_ALARM");
+                    let path = root.key("autoRollbackConfiguration");
+                    let a = arc.cloned().unwrap_or(Value::Null);
+                    out.push(
+                        Finding::at(
+                            cx.id(),
+                            file,
+                            path.key("events"),
+                            format!("deployment group \"{name}\" watches alarms but does not roll back when one fires"),
+                        )
+                        .with_fix(
+                            "roll back on DEPLOYMENT_STOP_ON_ALARM",
+                            Safety::Safe,
+                            vec![set_key(&path, &a, "events", json!(wanted), crate::document::Position::End)],
+                        ),
+                    );
+                }
+                continue;
+            }
+            let at = root.key("alarmConfiguration");
+            if !configured.is_empty() {
+                let alarms: Vec<Value> = configured.iter().map(|n| json!({"name": n})).collect();
+                let mut ops = vec![set_key(
+                    root,
+                    dg,
+                    "alarmConfiguration",
+                    json!({"enabled": true, "ignorePollAlarmFailure": false, "alarms": alarms}),
+                    after_first_of(dg, &["triggerConfigurations", "serviceRoleArn"]),
+                )];
+                if rollback_on && !events.contains(&"DEPLOYMENT_STOP_ON_ALARM") {
+                    let mut wanted = events.clone();
+                    wanted.push("DEPLOYMENT_STOP_ON_ALARM");
+                    let a = arc.cloned().unwrap_or(Value::Null);
+                    ops.push(set_key(
+                        &root.key("autoRollbackConfiguration"),
+                        &a,
+                        "events",
+                        json!(wanted),
+                        crate::document::Position::End,
+                    ));
+                }
+                out.push(
+                    Finding::at(
+                        cx.id(),
+                        file,
+                        at,
+                        format!("deployment group \"{name}\" watches no alarms"),
+                    )
+                    .with_fix(
+                        "watch the configured alarms and roll back when one fires",
+                        Safety::Safe,
+                        ops,
+                    )
+                    .follow_up(format!(
+                        "Make sure the alarms {} exist in CloudWatch in the group's region",
+                        configured.join(", ")
+                    )),
+                );
+                continue;
+            }
+            let mut f = Finding::at(
+                cx.id(),
+                file,
+                at,
+                format!(
+                    "deployment group \"{name}\" watches no alarms: a deployment that serves errors is not rolled back; create the alarms below, then set [rules.DG002] alarm_names"
+                ),
+            );
+            for cmd in alarm_commands(cx, dg) {
+                f = f.follow_up(cmd);
+            }
+            out.push(f);
+        }
+    }
+}
+
+/// The `put-metric-alarm` commands for the two alarms every ECS blue/green group should
+/// watch: target 5XX responses and unhealthy hosts of the production target group.
+fn alarm_commands(cx: &Context<'_>, dg: &Value) -> Vec<String> {
+    let tg = dg
+        .pointer("/loadBalancerInfo/targetGroupPairInfoList/0/targetGroups/0/name")
+        .and_then(Value::as_str)
+        .unwrap_or("<target-group-name>");
+    let region = cx.facts.region.as_deref().unwrap_or("<region>");
+    let dims = format!(
+        "Name=TargetGroup,Value=targetgroup/{tg}/<target-group-id> Name=LoadBalancer,Value=app/<load-balancer-name>/<load-balancer-id>"
+    );
+    vec![
+        format!(
+            "aws cloudwatch put-metric-alarm --region {region} --alarm-name {tg}-target-5xx --namespace AWS/ApplicationELB --metric-name HTTPCode_Target_5XX_Count --dimensions {dims} --statistic Sum --period 60 --evaluation-periods 2 --threshold 10 --comparison-operator GreaterThanOrEqualToThreshold --treat-missing-data notBreaching"
+        ),
+        format!(
+            "aws cloudwatch put-metric-alarm --region {region} --alarm-name {tg}-unhealthy-hosts --namespace AWS/ApplicationELB --metric-name UnHealthyHostCount --dimensions {dims} --statistic Maximum --period 60 --evaluation-periods 2 --threshold 1 --comparison-operator GreaterThanOrEqualToThreshold --treat-missing-data notBreaching"
+        ),
+    ]
+}

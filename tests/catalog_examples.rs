@@ -1,0 +1,82 @@
+//! Every before/after example of `patches/` runs here, and the catalog's data is consistent.
+
+use pipefix::catalog::{examples, meta, rules};
+use pipefix::model::Kind;
+
+#[test]
+fn every_example_converts_exactly_and_converges() {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for m in meta::all() {
+        for ex in &m.examples {
+            count += 1;
+            if let Err(e) = examples::check(m, ex) {
+                failures.push(format!("{} / {}: {e}", m.id, ex.title));
+            }
+        }
+    }
+    assert!(count > 0, "the catalog has no examples");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_fix_is_documented_and_registered() {
+    let ids: Vec<&str> = rules().iter().map(|r| r.id()).collect();
+    for m in meta::all() {
+        assert!(
+            m.file.starts_with(&format!("{}-{}", m.id, m.name)),
+            "{} must be named {}-{}.toml",
+            m.file,
+            m.id,
+            m.name
+        );
+        assert!(!m.kinds().is_empty(), "{}: no known kinds", m.id);
+        assert_eq!(
+            m.kinds().len(),
+            m.kinds.len(),
+            "{}: unknown kind in {:?}",
+            m.id,
+            m.kinds
+        );
+        assert!(
+            ids.contains(&m.id.as_str()),
+            "{} has no implementation",
+            m.id
+        );
+        assert!(
+            !m.why.trim().is_empty() && m.why != "(draft)",
+            "{}: no rationale",
+            m.id
+        );
+        assert!(
+            m.references.iter().all(|r| r.url.starts_with("https://")),
+            "{}: references must be links",
+            m.id
+        );
+        if m.signature.is_none() && m.safety != pipefix::catalog::Safety::Manual {
+            assert!(
+                !m.examples.is_empty(),
+                "{} has no before/after example",
+                m.id
+            );
+        }
+        if let Some(s) = &m.signature {
+            assert!(
+                regex::Regex::new(&s.pattern).is_ok(),
+                "{}: bad pattern",
+                m.id
+            );
+            assert!(
+                s.kinds
+                    .iter()
+                    .all(|k| Kind::from_name(k).is_some_and(Kind::is_log))
+            );
+        }
+    }
+    for id in ids {
+        assert!(
+            meta::get(id).is_some(),
+            "{id} is implemented but not documented"
+        );
+    }
+}
