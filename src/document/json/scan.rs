@@ -557,11 +557,16 @@ impl Scanner<'_> {
         let mut end = rest
             .find(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '"' | ']' | '['))
             .unwrap_or(rest.len());
-        // `${X}` and `{{x}}` include the braces; elsewhere a `}` ends the token.
-        if !(rest.starts_with("${") || rest.starts_with("{{")) {
-            if let Some(b) = rest[..end].find('}') {
-                end = b.max(1);
-            }
+        // `${X}` and `{{x}}` keep their braces; elsewhere a `}` ends the token.
+        let close = if rest.starts_with("${") {
+            rest[..end].find('}').map(|b| b + 1)
+        } else if rest.starts_with("{{") {
+            rest[..end].find("}}").map(|b| b + 2)
+        } else {
+            rest[..end].find('}').map(|b| b.max(1))
+        };
+        if let Some(c) = close {
+            end = c;
         }
         let tok = &rest[..end];
         if tok.chars().count() > 40 {
