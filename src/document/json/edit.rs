@@ -176,7 +176,14 @@ impl Editor<'_> {
         };
         obj.and_then(of)
             .or_else(|| self.find_in_doc(of))
-            .unwrap_or_else(|| ": ".to_string())
+            // Nothing to learn from: one-line files are most often machine-minified.
+            .unwrap_or_else(|| {
+                if self.doc.style().single_line {
+                    ":".to_string()
+                } else {
+                    ": ".to_string()
+                }
+            })
     }
 
     /// What separates members of an inline collection, learned from `coll` or the file.
