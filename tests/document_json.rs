@@ -752,11 +752,27 @@ fn rewrite_keeps_the_original_escapes_outside_the_match() {
 #[test]
 fn refusals_and_missing_nodes() {
     let mixed = "{\n  \"a\": [\n    1, 2,\n    3\n  ]\n}\n";
-    let d = doc(mixed);
-    assert!(matches!(
-        d.edit_text(&insert_item("$.a", 1, json!(9))),
-        Err(EditError::Unsupported(_))
-    ));
+    assert_eq!(
+        apply(mixed, insert_item("$.a", 1, json!(9))),
+        "{\n  \"a\": [\n    1, 9, 2,\n    3\n  ]\n}\n"
+    );
+    assert_eq!(
+        apply(mixed, insert_item("$.a", 3, json!(9))),
+        "{\n  \"a\": [\n    1, 2,\n    3,\n    9\n  ]\n}\n"
+    );
+    for odd in ["[\n  1\n  , 2\n]", "{\"a\": [{\n  \"b\": 1\n}\n]}"] {
+        assert!(
+            matches!(
+                doc(odd).edit_text(&insert_item(
+                    if odd.starts_with('[') { "$" } else { "$.a" },
+                    1,
+                    json!(9)
+                )),
+                Err(EditError::Unsupported(_))
+            ),
+            "{odd}"
+        );
+    }
     // Removal still works there: the neighbours' layout is kept.
     assert_eq!(
         apply(mixed, remove("$.a[0]")),
@@ -860,7 +876,8 @@ fn edits_on_corpus_files_keep_their_meaning() {
             }
             for op in ops {
                 match d.apply(&op, &lim) {
-                    Ok(_) | Err(EditError::Unsupported(_)) => {}
+                    Ok(_) => {}
+                    Err(EditError::Unsupported(m)) => eprintln!("UNSUP {name}: {m}"),
                     Err(e) => panic!("{name}: {op:?}: {e}"),
                 }
             }
@@ -875,4 +892,33 @@ fn insert_key_op(p: &Path, position: Position) -> Op {
         value: json!({"a": [1, {"b": "ü"}]}),
         position,
     }
+}
+
+#[test]
+fn cuddled_arrays_of_objects() {
+    // As in CodeDeploy samples: `[{` on the key's line, `}]` closing together.
+    let t = "{\n\t\"svc\": [{\n\t\t\"a\": 1\n\t}],\n\t\"tg\": [{\n\t\t\t\"n\": 1\n\t\t},\n\t\t{\n\t\t\t\"n\": 2\n\t\t}\n\t]\n}\n";
+    assert_eq!(
+        apply(t, insert_item("$.svc", 1, json!({"b": [2]}))),
+        t.replace("\t}],", "\t}, {\n\t\t\"b\": [\n\t\t\t2\n\t\t]\n\t}],")
+    );
+    assert_eq!(
+        apply(t, insert_item("$.svc", 0, json!({"z": 0}))),
+        t.replace("[{\n\t\t\"a\"", "[{\n\t\t\"z\": 0\n\t}, {\n\t\t\"a\"")
+    );
+    assert_eq!(
+        apply(t, insert_item("$.tg", 2, json!({"n": 3}))),
+        t.replace(
+            "\t\t\t\"n\": 2\n\t\t}\n",
+            "\t\t\t\"n\": 2\n\t\t},\n\t\t{\n\t\t\t\"n\": 3\n\t\t}\n"
+        )
+    );
+    assert_eq!(
+        apply(t, remove("$.svc[0]")),
+        t.replace("[{\n\t\t\"a\": 1\n\t}]", "[]")
+    );
+    assert_eq!(
+        apply(t, remove("$.tg[0]")),
+        t.replace("[{\n\t\t\t\"n\": 1\n\t\t},\n\t\t{", "[{")
+    );
 }

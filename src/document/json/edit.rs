@@ -40,7 +40,7 @@ enum Shape {
     Inline,
     /// Every member starts on a line of its own.
     Lines,
-    /// Anything else (several members share some lines); inserts are refused there.
+    /// Anything else: several members share a line, or one hugs a bracket (`[{`).
     Mixed,
 }
 
@@ -357,10 +357,62 @@ impl Editor<'_> {
                     splice(at, at, format!("{}{m}", lay.comma))
                 }])
             }
-            Shape::Mixed => Err(EditError::Unsupported(format!(
-                "members of {path} do not each start on a line of their own"
-            ))),
+            Shape::Mixed => {
+                // Reuse the separator next to the insertion point, as in `[{ … },\n  { … }]`.
+                let sep = if n >= 2 {
+                    let j = i.clamp(1, n - 1);
+                    self.text[member_end(coll, j - 1)..member_start(coll, j)].to_string()
+                } else if self.cuddled(coll) {
+                    // `[{ … }]` grows as `[{ … }, { … }]`.
+                    lay.comma.clone()
+                } else {
+                    return Err(EditError::Unsupported(format!(
+                        "cannot tell how members of {path} are laid out"
+                    )));
+                };
+                let near = i.min(n - 1);
+                let m = match sep.rfind('\n').map(|nl| &sep[nl + 1..]) {
+                    // Comma-first layouts (`\n  , x`) are not guessed at.
+                    Some(indent) if !indent.bytes().all(|c| c == b' ' || c == b'\t') => {
+                        return Err(EditError::Unsupported(format!(
+                            "cannot tell how members of {path} are laid out"
+                        )));
+                    }
+                    Some(indent) => member(Some(indent)),
+                    None if self.spread_collection(coll, near) => {
+                        // Line up with where the neighbour's closing bracket sits.
+                        member(Some(
+                            self.indent_at(member_end(coll, near).saturating_sub(1)),
+                        ))
+                    }
+                    None => member(None),
+                };
+                Ok(vec![if i < n {
+                    let at = member_start(coll, i);
+                    splice(at, at, format!("{m}{sep}"))
+                } else {
+                    let at = member_end(coll, n - 1);
+                    splice(at, at, format!("{sep}{m}"))
+                }])
+            }
         }
+    }
+
+    /// Whether member `i` is a collection spread over several lines.
+    fn spread_collection(&self, coll: &Node, i: usize) -> bool {
+        let m = match &coll.kind {
+            NodeKind::Mapping { entries, .. } => entries.get(i).map(|e| &e.value),
+            NodeKind::Sequence { items, .. } => items.get(i),
+            _ => None,
+        };
+        m.is_some_and(|m| is_collection(m) && self.has_newline(m.span))
+    }
+
+    /// A single member hugging both brackets: `[{` … `}]`.
+    fn cuddled(&self, coll: &Node) -> bool {
+        len(coll) == 1
+            && !self.has_newline(Span::new(coll.span.start, member_start(coll, 0)))
+            && !self.has_newline(Span::new(member_end(coll, 0), coll.span.end))
     }
 
     fn remove(&self, path: &Path) -> Result<Vec<Splice>, EditError> {
