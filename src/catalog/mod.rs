@@ -8,6 +8,7 @@ pub mod examples;
 pub mod meta;
 
 mod log_signatures;
+pub mod secrets;
 mod support;
 
 mod cp001_manual_approval_before_production;

@@ -1,0 +1,203 @@
+//! What counts as a plaintext secret, shared by every fix that moves or hides secrets
+//! (buildspec variables, task definition environment, pipeline tokens, build commands).
+//!
+//! A value is a secret when its *name* says so (`DB_PASSWORD`, `JWT_SECRET`, `API_KEY`…) and
+//! the value is a literal, or when the *value* has the shape of a credential whatever its name
+//! (AWS access keys, GitHub and Slack tokens, private key blocks). Names that merely mention a
+//! secret (`TOKEN_URL`, `PASSWORD_MIN_LENGTH`) and values that are references
+//! (`arn:aws:secretsmanager:…`, `$VAR`, `{{resolve:…}}`) are not.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Words in a variable name that mark its value as secret.
+const SECRET_WORDS: [&str; 12] = [
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "TOKEN",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+    "ACCESS_KEY",
+    "CLIENT_SECRET",
+    "CREDENTIALS",
+    "AUTH_KEY",
+];
+
+/// Name endings that make a variable *about* a secret rather than the secret itself.
+const NOT_SECRET_SUFFIXES: [&str; 22] = [
+    "_URL",
+    "_URI",
+    "_ENDPOINT",
+    "_HOST",
+    "_PATH",
+    "_FILE",
+    "_ARN",
+    "_NAME",
+    "_TYPE",
+    "_LENGTH",
+    "_TTL",
+    "_EXPIRY",
+    "_EXPIRES",
+    "_TIMEOUT",
+    "_HEADER",
+    "_ENABLED",
+    "_VERSION",
+    "_REGION",
+    "_POLICY",
+    "_ROTATION",
+    "_ID_NAME",
+    "_SECONDS",
+];
+
+/// Why a value is considered secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The variable's name says so.
+    Name,
+    /// The value has the shape of a credential (the str names it).
+    Value(&'static str),
+}
+
+static VALUE_PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    [
+        ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+        (
+            "a GitHub token",
+            r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}\b",
+        ),
+        ("a GitHub token", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+        ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+        ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
+        ("a Stripe key", r"\b[sr]k_live_[A-Za-z0-9]{16,}"),
+        ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    ]
+    .into_iter()
+    .filter_map(|(what, p)| Regex::new(p).ok().map(|r| (what, r)))
+    .collect()
+});
+
+/// Whether a variable name marks a secret.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase().replace('-', "_");
+    if NOT_SECRET_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
+        return false;
+    }
+    SECRET_WORDS.iter().any(|w| upper.contains(w))
+        || upper == "PASS"
+        || upper.ends_with("_PASS")
+        || upper.ends_with("_PWD")
+        || upper == "PWD_HASH"
+}
+
+/// The credential shape a value has, if any.
+pub fn credential_in(value: &str) -> Option<&'static str> {
+    VALUE_PATTERNS
+        .iter()
+        .find(|(_, r)| r.is_match(value))
+        .map(|(what, _)| *what)
+}
+
+/// Whether a value points at a secret instead of being one.
+pub fn is_reference(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with("arn:aws")
+        || v.starts_with("{{resolve:")
+        || v.starts_with("${")
+        || (v.starts_with('$')
+            && v[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        || v.starts_with("/aws/reference/")
+        || v.starts_with("ssm:")
+}
+
+/// Values that fill a secret's slot without being one: empty, placeholders, booleans, small
+/// numbers, masks.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    v.is_empty()
+        || v == "****"
+        || v.chars().all(|c| c == '*')
+        || (v.starts_with('<') && v.ends_with('>'))
+        || (v.starts_with("{{") && v.ends_with("}}"))
+        || matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true"
+                | "false"
+                | "yes"
+                | "no"
+                | "none"
+                | "null"
+                | "changeme"
+                | "change-me"
+                | "xxx"
+                | "todo"
+        )
+        || (v.len() <= 6 && v.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Whether `name = value` holds a plaintext secret, and why.
+pub fn plaintext_secret(name: &str, value: &str) -> Option<Reason> {
+    if is_reference(value) || is_placeholder(value) {
+        return None;
+    }
+    if let Some(what) = credential_in(value) {
+        return Some(Reason::Value(what));
+    }
+    is_secret_name(name).then_some(Reason::Name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_are_secrets_and_look_alikes() {
+        for n in [
+            "DB_PASSWORD",
+            "JWT_SECRET",
+            "api-key",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "SMTP_PASS",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "TOKEN_URL",
+            "PASSWORD_MIN_LENGTH",
+            "SECRET_ARN",
+            "NODE_ENV",
+            "DB_HOST",
+            "TOKEN_TTL",
+        ] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn values_decide_too() {
+        assert_eq!(
+            plaintext_secret("DB_PASSWORD", "Pl00ral-prod!"),
+            Some(Reason::Name)
+        );
+        assert_eq!(
+            plaintext_secret("DB_PASSWORD", "$DB_PASSWORD_FROM_SM"),
+            None
+        );
+        assert_eq!(
+            plaintext_secret("DB_PASSWORD", "arn:aws:secretsmanager:us-east-1:1:secret:x"),
+            None
+        );
+        assert_eq!(plaintext_secret("PASSWORD_MIN_LENGTH", "12"), None);
+        assert_eq!(
+            plaintext_secret("NOTES", "key AKIAIOSFODNN7EXAMPLE here"),
+            Some(Reason::Value("an AWS access key id"))
+        );
+        assert_eq!(plaintext_secret("DB_PASSWORD", "<DB_PASSWORD>"), None);
+    }
+}
