@@ -1,0 +1,170 @@
+//! The command line on the bundled example: exit codes, the stdout/stderr split, patches
+//! that `git apply` accepts, and a second run that finds nothing to do.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command as Std;
+
+use assert_cmd::Command;
+
+fn pipefix() -> Command {
+    let mut c = Command::cargo_bin("pipefix").expect("binary");
+    c.env_remove("NO_COLOR");
+    c
+}
+
+/// A fresh copy of `examples/plooral` in a temporary folder, as `plooral/`.
+fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dst = dir.path().join("plooral");
+    fs::create_dir_all(&dst).expect("mkdir");
+    common::copy_tree(&common::root().join("examples/plooral"), &dst);
+    dir
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn dry_run_shows_the_diffs_and_changes_nothing() {
+    let dir = example_copy();
+    let before = common::files_below(dir.path())
+        .into_iter()
+        .map(|p| (p.clone(), fs::read(&p).expect("read")))
+        .collect::<Vec<_>>();
+    let out = pipefix()
+        .current_dir(dir.path())
+        .args(["--dry-run", "plooral"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let stdout = stdout_of(&out);
+    let stderr = stderr_of(&out);
+    // Diffs on stdout, relative paths with a/ and b/ prefixes, no colour off a terminal.
+    assert!(stdout.contains("--- a/plooral/pipeline/codepipeline.json\n+++ b/plooral/pipeline/codepipeline.json\n"));
+    assert!(stdout.contains("+                \"name\": \"Approval\","), "{stdout}");
+    assert!(stdout.contains("\"provider\": \"Manual\""));
+    assert!(stdout.contains("-                \"interval\": 5,\n+                \"interval\": 30,"), "{stdout}");
+    assert!(stdout.contains("\"startPeriod\": 60"));
+    assert!(!stdout.contains("\x1b["), "colour off a terminal");
+    // Findings on stderr, `path:line:col: ID message`.
+    assert!(stderr.contains("plooral/pipeline/codepipeline.json:"), "{stderr}");
+    assert!(stderr.lines().any(|l| l.starts_with("plooral/pipeline/codepipeline.json:") && l.contains(" CP001 ")));
+    assert!(stderr.lines().any(|l| l.starts_with("plooral/pipeline/ecs_taskdef.json:") && l.contains(" TD003 ")));
+    assert!(!stderr.contains("--- a/"), "no diff on stderr");
+    for (p, b) in before {
+        assert_eq!(fs::read(&p).expect("read"), b, "{} changed in a dry run", p.display());
+    }
+}
+
+#[test]
+fn patch_applies_with_git_and_apply_then_converges() {
+    let dir = example_copy();
+    let out = pipefix()
+        .current_dir(dir.path())
+        .args(["--format", "patch", "plooral"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let patch = dir.path().join("fix.patch");
+    fs::write(&patch, &out.stdout).expect("write");
+    let git = Std::new("git")
+        .current_dir(dir.path())
+        .args(["apply", "--check", "-v"])
+        .arg(&patch)
+        .output()
+        .expect("git runs");
+    assert!(git.status.success(), "git apply --check: {}", stderr_of(&git));
+    let patch_p1 = Std::new("patch")
+        .current_dir(dir.path())
+        .args(["-p1", "--dry-run", "-i"])
+        .arg(&patch)
+        .output();
+    if let Ok(p) = patch_p1 {
+        assert!(p.status.success(), "patch -p1: {}", stdout_of(&p));
+    }
+
+    let applied = pipefix()
+        .current_dir(dir.path())
+        .args(["--apply", "plooral"])
+        .output()
+        .expect("runs");
+    assert_ne!(applied.status.code(), Some(2), "{}", stderr_of(&applied));
+    assert!(stdout_of(&applied).is_empty() || !stdout_of(&applied).contains("--- a/"));
+    // Applying the patch to a clean copy gives exactly what --apply wrote.
+    let clean = example_copy();
+    let git = Std::new("git")
+        .current_dir(clean.path())
+        .args(["apply"])
+        .arg(&patch)
+        .output()
+        .expect("git runs");
+    assert!(git.status.success(), "{}", stderr_of(&git));
+    for p in common::files_below(&clean.path().join("plooral")) {
+        let rel = p.strip_prefix(clean.path()).expect("prefix");
+        assert_eq!(
+            fs::read(&p).expect("read"),
+            fs::read(dir.path().join(rel)).expect("read"),
+            "{}",
+            rel.display()
+        );
+    }
+
+    let again = pipefix()
+        .current_dir(dir.path())
+        .args(["--dry-run", "plooral"])
+        .output()
+        .expect("runs");
+    assert!(stdout_of(&again).is_empty(), "second run has a diff:\n{}", stdout_of(&again));
+    assert_ne!(again.status.code(), Some(2), "{}", stderr_of(&again));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let missing = pipefix().arg("no/such/path").output().expect("runs");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr_of(&missing).contains("no/such/path"));
+    let bad_opt = pipefix().arg("--frobnicate").output().expect("runs");
+    assert_eq!(bad_opt.status.code(), Some(2));
+    let bad_format = pipefix().args(["--format", "yaml", "."]).output().expect("runs");
+    assert_eq!(bad_format.status.code(), Some(2));
+    let bad_select = pipefix().args(["--select", "ZZ9", "."]).output().expect("runs");
+    assert_eq!(bad_select.status.code(), Some(2));
+}
+
+#[test]
+fn clean_tree_exits_0_and_unparsable_file_exits_2_but_others_are_fixed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("notes.json"), "{\"hello\": 1}\n").expect("write");
+    let out = pipefix().current_dir(dir.path()).arg(".").output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).is_empty());
+
+    let bad = dir.path().join("a");
+    fs::create_dir_all(&bad).expect("mkdir");
+    let broken = "{\n  \"family\": \"x\",\n  \"containerDefinitions\": [\n";
+    fs::write(bad.join("taskdef.json"), broken).expect("write");
+    let good = dir.path().join("b");
+    fs::create_dir_all(&good).expect("mkdir");
+    let td = "{\n  \"family\": \"x\",\n  \"containerDefinitions\": [\n    {\n      \"name\": \"app\",\n      \"image\": \"app\",\n      \"healthCheck\": {\n        \"command\": [\"CMD-SHELL\", \"true\"],\n        \"interval\": 5\n      }\n    }\n  ]\n}\n";
+    fs::write(good.join("taskdef.json"), td).expect("write");
+    let out = pipefix()
+        .current_dir(dir.path())
+        .args(["--apply", "--select", "TD003", "."])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("a/taskdef.json:4:1: cannot parse JSON"), "{stderr}");
+    assert_eq!(fs::read_to_string(bad.join("taskdef.json")).expect("read"), broken);
+    let fixed = fs::read_to_string(good.join("taskdef.json")).expect("read");
+    assert!(fixed.contains("\"interval\": 30"), "{fixed}");
+    assert!(Path::new(&good.join("taskdef.json")).exists());
+}

@@ -1,0 +1,102 @@
+//! Helpers shared by the integration tests: the shared corpus, the independent AWS
+//! validators, temporary copies of trees.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pipefix::model::Kind;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/corpus` beside the project, when it is there.
+pub fn corpus() -> Option<PathBuf> {
+    let p = root().join("../shared/corpus");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("note: ../shared/corpus is missing; corpus checks skipped");
+        None
+    }
+}
+
+/// The python of the validators' virtualenv (`scripts/setup-validators.sh`). In CI it must be
+/// there: a missing validator is a failure, not a skip.
+pub fn validator_python() -> Option<String> {
+    match std::env::var("PIPEFIX_VALIDATOR_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "PIPEFIX_VALIDATOR_PYTHON must be set in CI (see .ci/run)"
+            );
+            eprintln!("note: PIPEFIX_VALIDATOR_PYTHON unset; AWS validation skipped");
+            None
+        }
+    }
+}
+
+/// Run the independent validator for a file of `kind`: Ok, or its report.
+pub fn validate(python: &str, file: &Path, kind: Kind) -> Result<(), String> {
+    let tools = root().join("../shared/tools");
+    let (script, k) = match kind {
+        Kind::CodePipeline => ("validate_aws.py", "codepipeline"),
+        Kind::TaskDef => ("validate_aws.py", "taskdef"),
+        Kind::DeploymentGroup => ("validate_aws.py", "deploymentgroup"),
+        Kind::EcsService => ("validate_aws.py", "ecs-service"),
+        Kind::Buildspec => ("validate_schema.py", "buildspec"),
+        Kind::Appspec => ("validate_schema.py", "appspec"),
+        _ => return Ok(()),
+    };
+    let out = Command::new(python)
+        .arg(tools.join(script))
+        .arg("--kind")
+        .arg(k)
+        .arg(file)
+        .output()
+        .map_err(|e| format!("cannot run the validator: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Copy a folder tree (files only) into `dst`.
+pub fn copy_tree(src: &Path, dst: &Path) {
+    for entry in fs::read_dir(src).expect("readable folder") {
+        let entry = entry.expect("entry");
+        let to = dst.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            fs::create_dir_all(&to).expect("mkdir");
+            copy_tree(&entry.path(), &to);
+        } else {
+            fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+}
+
+/// Every file below `dir`, sorted.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("readable folder").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
