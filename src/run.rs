@@ -230,10 +230,9 @@ pub fn display_path(p: &Path) -> String {
     } else {
         p.to_path_buf()
     };
-    let parts: Vec<String> = rel
+    let cleaned: PathBuf = rel
         .components()
         .filter(|c| !matches!(c, Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    parts.join("/")
+    cleaned.to_string_lossy().replace('\\', "/")
 }

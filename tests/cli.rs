@@ -48,19 +48,43 @@ fn dry_run_shows_the_diffs_and_changes_nothing() {
     let stdout = stdout_of(&out);
     let stderr = stderr_of(&out);
     // Diffs on stdout, relative paths with a/ and b/ prefixes, no colour off a terminal.
-    assert!(stdout.contains("--- a/plooral/pipeline/codepipeline.json\n+++ b/plooral/pipeline/codepipeline.json\n"));
-    assert!(stdout.contains("+                \"name\": \"Approval\","), "{stdout}");
+    assert!(stdout.contains(
+        "--- a/plooral/pipeline/codepipeline.json\n+++ b/plooral/pipeline/codepipeline.json\n"
+    ));
+    assert!(
+        stdout.contains("+                \"name\": \"Approval\","),
+        "{stdout}"
+    );
     assert!(stdout.contains("\"provider\": \"Manual\""));
-    assert!(stdout.contains("-                \"interval\": 5,\n+                \"interval\": 30,"), "{stdout}");
+    assert!(
+        stdout.contains("-                \"interval\": 5,\n+                \"interval\": 30,"),
+        "{stdout}"
+    );
     assert!(stdout.contains("\"startPeriod\": 60"));
     assert!(!stdout.contains("\x1b["), "colour off a terminal");
     // Findings on stderr, `path:line:col: ID message`.
-    assert!(stderr.contains("plooral/pipeline/codepipeline.json:"), "{stderr}");
-    assert!(stderr.lines().any(|l| l.starts_with("plooral/pipeline/codepipeline.json:") && l.contains(" CP001 ")));
-    assert!(stderr.lines().any(|l| l.starts_with("plooral/pipeline/ecs_taskdef.json:") && l.contains(" TD003 ")));
+    assert!(
+        stderr.contains("plooral/pipeline/codepipeline.json:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("plooral/pipeline/codepipeline.json:") && l.contains(" CP001 "))
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("plooral/pipeline/ecs_taskdef.json:") && l.contains(" TD003 "))
+    );
     assert!(!stderr.contains("--- a/"), "no diff on stderr");
     for (p, b) in before {
-        assert_eq!(fs::read(&p).expect("read"), b, "{} changed in a dry run", p.display());
+        assert_eq!(
+            fs::read(&p).expect("read"),
+            b,
+            "{} changed in a dry run",
+            p.display()
+        );
     }
 }
 
@@ -81,7 +105,11 @@ fn patch_applies_with_git_and_apply_then_converges() {
         .arg(&patch)
         .output()
         .expect("git runs");
-    assert!(git.status.success(), "git apply --check: {}", stderr_of(&git));
+    assert!(
+        git.status.success(),
+        "git apply --check: {}",
+        stderr_of(&git)
+    );
     let patch_p1 = Std::new("patch")
         .current_dir(dir.path())
         .args(["-p1", "--dry-run", "-i"])
@@ -122,7 +150,11 @@ fn patch_applies_with_git_and_apply_then_converges() {
         .args(["--dry-run", "plooral"])
         .output()
         .expect("runs");
-    assert!(stdout_of(&again).is_empty(), "second run has a diff:\n{}", stdout_of(&again));
+    assert!(
+        stdout_of(&again).is_empty(),
+        "second run has a diff:\n{}",
+        stdout_of(&again)
+    );
     assert_ne!(again.status.code(), Some(2), "{}", stderr_of(&again));
 }
 
@@ -133,9 +165,15 @@ fn usage_errors_exit_2() {
     assert!(stderr_of(&missing).contains("no/such/path"));
     let bad_opt = pipefix().arg("--frobnicate").output().expect("runs");
     assert_eq!(bad_opt.status.code(), Some(2));
-    let bad_format = pipefix().args(["--format", "yaml", "."]).output().expect("runs");
+    let bad_format = pipefix()
+        .args(["--format", "yaml", "."])
+        .output()
+        .expect("runs");
     assert_eq!(bad_format.status.code(), Some(2));
-    let bad_select = pipefix().args(["--select", "ZZ9", "."]).output().expect("runs");
+    let bad_select = pipefix()
+        .args(["--select", "ZZ9", "."])
+        .output()
+        .expect("runs");
     assert_eq!(bad_select.status.code(), Some(2));
 }
 
@@ -143,7 +181,11 @@ fn usage_errors_exit_2() {
 fn clean_tree_exits_0_and_unparsable_file_exits_2_but_others_are_fixed() {
     let dir = tempfile::tempdir().expect("tempdir");
     fs::write(dir.path().join("notes.json"), "{\"hello\": 1}\n").expect("write");
-    let out = pipefix().current_dir(dir.path()).arg(".").output().expect("runs");
+    let out = pipefix()
+        .current_dir(dir.path())
+        .arg(".")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(stdout_of(&out).is_empty());
 
@@ -162,8 +204,14 @@ fn clean_tree_exits_0_and_unparsable_file_exits_2_but_others_are_fixed() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("a/taskdef.json:4:1: cannot parse JSON"), "{stderr}");
-    assert_eq!(fs::read_to_string(bad.join("taskdef.json")).expect("read"), broken);
+    assert!(
+        stderr.contains("a/taskdef.json:4:1: cannot parse JSON"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(bad.join("taskdef.json")).expect("read"),
+        broken
+    );
     let fixed = fs::read_to_string(good.join("taskdef.json")).expect("read");
     assert!(fixed.contains("\"interval\": 30"), "{fixed}");
     assert!(Path::new(&good.join("taskdef.json")).exists());

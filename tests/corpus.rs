@@ -24,7 +24,9 @@ fn format_of(path: &str, text: &str) -> Format {
 
 #[test]
 fn corpus_survives_and_fixes_converge() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     common::copy_tree(&corpus, dir.path());
     let before: BTreeMap<PathBuf, Vec<u8>> = common::files_below(dir.path())
@@ -54,8 +56,7 @@ fn corpus_survives_and_fixes_converge() {
     }
 
     let python = common::validator_python();
-    let changed: Vec<&pipefix::report::FileReport> =
-        first.files().filter(|f| f.written).collect();
+    let changed: Vec<&pipefix::report::FileReport> = first.files().filter(|f| f.written).collect();
     assert!(!changed.is_empty(), "nothing in the corpus was fixed");
     for (path, old) in &before {
         let new = fs::read(path).expect("read");
@@ -96,14 +97,18 @@ fn corpus_survives_and_fixes_converge() {
 
 #[test]
 fn every_corpus_file_round_trips_unedited() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let mut parsed = 0;
     for p in common::files_below(&corpus) {
         let name = p.to_string_lossy().to_string();
         if name.ends_with(".tsv") || name.ends_with(".md") {
             continue;
         }
-        let Ok(text) = fs::read_to_string(&p) else { continue };
+        let Ok(text) = fs::read_to_string(&p) else {
+            continue;
+        };
         if let Ok(doc) = Document::parse(&text, format_of(&name, &text), &Limits::default()) {
             assert_eq!(doc.text(), text, "{name}");
             parsed += 1;

@@ -19,7 +19,9 @@ pub fn check(meta: &Meta, example: &Example) -> Result<(), String> {
         }
         fs::write(&p, &f.before).map_err(|e| e.to_string())?;
     }
+    // An example documents one fix: the others stay out of its way.
     let mut config = Config::default();
+    config.select = vec![meta.id.clone()];
     for (name, value) in &example.options.params {
         config.set_param(&meta.id, name, value.clone());
     }
@@ -43,8 +45,18 @@ pub fn check(meta: &Meta, example: &Example) -> Result<(), String> {
     if let Some(b) = first.bugs().next() {
         return Err(format!("bug: {b}"));
     }
-    if !first.findings().any(|f| f.rule == meta.id) {
+    let changes = example.files.iter().any(|f| f.after.is_some());
+    if changes && !first.findings().any(|f| f.rule == meta.id) {
         return Err(format!("{} reported nothing", meta.id));
+    }
+    let found = first.findings().filter(|f| f.rule == meta.id).count();
+    if let Some(n) = example.findings
+        && n != found
+    {
+        return Err(format!(
+            "expected {n} finding(s) of {}, got {found}",
+            meta.id
+        ));
     }
     for f in &example.files {
         let got = fs::read_to_string(dir.path().join(&f.path)).map_err(|e| e.to_string())?;

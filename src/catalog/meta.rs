@@ -67,6 +67,9 @@ pub struct Example {
     pub title: String,
     #[serde(default)]
     pub options: ExampleOptions,
+    /// How many findings of this fix the first run reports (checked when given).
+    #[serde(default)]
+    pub findings: Option<usize>,
     pub files: Vec<ExampleFile>,
 }
 
