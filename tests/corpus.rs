@@ -74,10 +74,10 @@ fn corpus_survives_and_fixes_converge() {
                     let copy = original.join(name);
                     fs::write(&copy, old).expect("write");
                     // A file that was valid for AWS before must still be valid after.
-                    if common::validate(py, &copy, f.kind).is_ok() {
-                        if let Err(e) = common::validate(py, path, f.kind) {
-                            panic!("{shown}: valid before, invalid after the fixes:\n{e}");
-                        }
+                    if common::validate(py, &copy, f.kind).is_ok()
+                        && let Err(e) = common::validate(py, path, f.kind)
+                    {
+                        panic!("{shown}: valid before, invalid after the fixes:\n{e}");
                     }
                     let _ = fs::remove_file(&copy);
                 }
