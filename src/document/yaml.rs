@@ -397,7 +397,21 @@ impl<'a> Builder<'a> {
                 format!("nesting deeper than {} levels", self.limits.max_depth),
             ));
         }
-        let c = self.text.as_bytes().get(at).copied();
+        let mut at = at;
+        let mut c = self.text.as_bytes().get(at).copied();
+        if !mapping && !matches!(c, Some(b'[' | b'-')) {
+            // An indentless sequence (`key:\n- x`): yaml-rust2 points at the first item, so
+            // find its dash after the key's `:`.
+            let b = self.text.as_bytes();
+            let mut q = skip_trivia(self.text, self.cursor);
+            if b.get(q) == Some(&b':') {
+                q = skip_trivia(self.text, q + 1);
+            }
+            if b.get(q) == Some(&b'-') && q <= at {
+                at = q;
+                c = Some(b'-');
+            }
+        }
         let (flow, indent) = if mapping {
             // Block or flow is decided when the first key (or the end) arrives.
             (c == Some(b'{'), None)
@@ -1047,6 +1061,8 @@ impl<'a> Cx<'a> {
         let mut node = self.doc.root();
         let mut slot = Slot::Root;
         for seg in path.segs() {
+            // Editing inside an anchored node would change its aliases too.
+            self.check_anchor(node)?;
             if matches!(node.kind, NodeKind::Alias) {
                 return Err(unsupported(format!(
                     "{path} goes through an alias; edit the anchored node instead"
