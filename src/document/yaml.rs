@@ -1369,9 +1369,10 @@ impl<'a> Cx<'a> {
                 if !(rest_t.is_empty() || rest_t.starts_with('#')) || node.span.start < colon_le {
                     return Err(unsupported("the collection has a tag or anchor on its key line"));
                 }
+                // The old block's last line comment described a value that is gone.
                 Ok(vec![
                     splice(colon + 1, colon + 1, format!(" {inline}")),
-                    splice(colon_le, node.span.end, ""),
+                    splice(colon_le, line_end(text, node.span.end), ""),
                 ])
             }
             _ => Ok(vec![splice(node.span.start, node.span.end, inline)]),
