@@ -922,3 +922,41 @@ fn cuddled_arrays_of_objects() {
         t.replace("[{\n\t\t\t\"n\": 1\n\t\t},\n\t\t{", "[{")
     );
 }
+
+/// Single-byte mutations of a small file: our verdict must agree with serde_json's (which is
+/// strict RFC 8259 too, but lets duplicate keys through).
+#[test]
+fn agrees_with_serde_json_on_mutations() {
+    let base =
+        "{\"a\": [1, -2.5e3, \"x\\u00e9\\n\", true, null], \"b\": {\"c\": \"é\"}, \"d\": []}";
+    let subs = [
+        "", "{", "}", "[", "]", ",", ":", "\"", "\\", " ", "0", "a", "-", ".", "e", "\n", "\t",
+        "\u{1}", "é", "/", "'", "+",
+    ];
+    let mut checked = 0;
+    for (at, _) in base.char_indices() {
+        let next = base[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+        for s in subs {
+            for text in [
+                format!("{}{s}{}", &base[..at], &base[next..]),
+                format!("{}{s}{}", &base[..at], &base[at..]),
+            ] {
+                let ours = parse(&text);
+                let theirs = serde_json::from_str::<serde_json::Value>(&text);
+                match (&ours, &theirs) {
+                    (Ok(d), Ok(v)) => {
+                        assert_eq!(d.value(), v, "{text:?}");
+                        assert_eq!(d.text(), text);
+                    }
+                    (Err(_), Err(_)) => {}
+                    (Err(e), Ok(_)) => {
+                        assert!(e.message.contains("duplicate key"), "{text:?}: {e}")
+                    }
+                    (Ok(_), Err(e)) => panic!("{text:?} accepted, serde_json says {e}"),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1000);
+}
