@@ -158,6 +158,8 @@ pub fn main() -> i32 {
     let mut out = stdout.lock();
     let mut err = io::stderr().lock();
     let printed = match cli.format {
+        // With --apply the changes are in the files (see `git diff`): only the summary prints.
+        OutputFormat::Text if cli.apply => Ok(()),
         OutputFormat::Text => {
             let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
             text::print_diffs(&report, &mask, color, &mut out)

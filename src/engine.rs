@@ -32,6 +32,9 @@ pub enum Status {
     Manual,
     /// The fix was tried and refused by verification (a bug in the fix).
     FixFailed(String),
+    /// A log signature whose configuration fixes have all been made: the log shows a past
+    /// failure that the configuration no longer causes.
+    Addressed,
 }
 
 /// A finding as reported, with its position at the time it was found.
@@ -121,10 +124,19 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
         }
     };
 
+    // Fixes that still have something to say after the run.
+    let open: HashSet<&'static str> = remaining.iter().map(|f| f.rule).collect();
     let mut findings = fixed;
     for f in remaining {
+        let addressed = meta::get(f.rule)
+            .and_then(|m| m.signature.as_ref())
+            .is_some_and(|s| {
+                !s.points_to.is_empty() && s.points_to.iter().all(|id| !open.contains(id.as_str()))
+            });
         let status = if let Some(why) = failures.get(&f.key()) {
             Status::FixFailed(why.clone())
+        } else if addressed {
+            Status::Addressed
         } else {
             match &f.fix {
                 Some(fix) if fix.safety == Safety::Unsafe && !opts.unsafe_fixes => {

@@ -87,12 +87,10 @@ impl RunReport {
         if self.all_errors().next().is_some() || self.bugs().next().is_some() {
             return 2;
         }
-        let pending = self.findings().any(|f| {
-            if self.applied {
-                f.status != Status::Fixed
-            } else {
-                true
-            }
+        let pending = self.findings().any(|f| match f.status {
+            Status::Addressed => false,
+            Status::Fixed => !self.applied,
+            _ => true,
         });
         if pending { 1 } else { 0 }
     }

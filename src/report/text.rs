@@ -52,6 +52,7 @@ pub fn status_label(status: &Status, applied: bool) -> String {
         Status::NeedsUnsafe => "[unsafe fix: use --unsafe-fixes]".into(),
         Status::Manual => "[needs a person]".into(),
         Status::FixFailed(_) => "[fix failed]".into(),
+        Status::Addressed => "[addressed by the configuration fixes]".into(),
     }
 }
 
@@ -97,13 +98,17 @@ pub fn print_summary(report: &RunReport, mask: &Mask, out: &mut dyn Write) -> io
         .findings()
         .filter(|f| f.status == Status::Fixed)
         .count();
+    let addressed = report
+        .findings()
+        .filter(|f| f.status == Status::Addressed)
+        .count();
     let changed = report.files().filter(|f| f.diff.is_some()).count();
     let errors = report.all_errors().count();
     let verb = if report.applied { "fixed" } else { "fixable" };
     writeln!(
         out,
-        "\n{total} finding(s): {fixed} {verb}, {} left for a person; {changed} file(s) {}; {errors} error(s)",
-        total - fixed,
+        "\n{total} finding(s): {fixed} {verb}, {addressed} in logs addressed by fixes, {} left for a person; {changed} file(s) {}; {errors} error(s)",
+        total - fixed - addressed,
         if report.applied {
             "changed"
         } else {
