@@ -128,10 +128,16 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
     let open: HashSet<&'static str> = remaining.iter().map(|f| f.rule).collect();
     let mut findings = fixed;
     for f in remaining {
+        // Addressed: every fix the log points to runs here and has nothing left to say.
         let addressed = meta::get(f.rule)
             .and_then(|m| m.signature.as_ref())
             .is_some_and(|s| {
-                !s.points_to.is_empty() && s.points_to.iter().all(|id| !open.contains(id.as_str()))
+                !s.points_to.is_empty()
+                    && s.points_to.iter().all(|id| {
+                        !open.contains(id.as_str())
+                            && catalog::rules().iter().any(|r| r.id() == id)
+                            && unit.files.iter().any(|file| config.enabled(id, &file.path))
+                    })
             });
         let status = if let Some(why) = failures.get(&f.key()) {
             Status::FixFailed(why.clone())
