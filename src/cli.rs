@@ -89,6 +89,8 @@ pub enum OutputFormat {
 pub enum ListFormat {
     Text,
     Json,
+    /// The table the README shows.
+    Markdown,
 }
 
 fn parse_pin(s: &str) -> Result<(String, String), String> {
@@ -197,6 +199,7 @@ fn rules(format: ListFormat) -> i32 {
                 );
             }
         }
+        ListFormat::Markdown => print!("{}", meta::markdown_table()),
         ListFormat::Json => {
             let v: Vec<serde_json::Value> = all
                 .iter()

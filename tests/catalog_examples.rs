@@ -80,3 +80,16 @@ fn every_fix_is_documented_and_registered() {
         );
     }
 }
+
+#[test]
+fn readme_lists_the_catalog() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme.find("<!-- rules:start -->\n").expect("start marker") + 21;
+    let end = readme.find("<!-- rules:end -->").expect("end marker");
+    assert_eq!(
+        &readme[start..end],
+        meta::markdown_table(),
+        "README's catalog table is stale: run `pipefix rules --format markdown` and paste it"
+    );
+}

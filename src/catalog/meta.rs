@@ -133,3 +133,18 @@ pub fn parse(text: &str) -> Result<Meta, String> {
 pub fn get(id: &str) -> Option<&'static Meta> {
     all().iter().find(|m| m.id == id)
 }
+
+/// The catalog as a Markdown table (the README's list is this, checked by a test).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| id | safety | reads | fix |\n|---|---|---|---|\n");
+    for m in all() {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            m.id,
+            m.safety,
+            m.kinds.join(", "),
+            m.title.replace('|', "\\|")
+        ));
+    }
+    out
+}
