@@ -216,3 +216,33 @@ fn clean_tree_exits_0_and_unparsable_file_exits_2_but_others_are_fixed() {
     assert!(fixed.contains("\"interval\": 30"), "{fixed}");
     assert!(Path::new(&good.join("taskdef.json")).exists());
 }
+
+#[test]
+fn apply_keeps_permissions_and_leaves_no_temporary_file() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("taskdef.json");
+    let td = "{\r\n    \"family\": \"x\",\r\n    \"containerDefinitions\": [\r\n        {\r\n            \"name\": \"app\",\r\n            \"image\": \"app\",\r\n            \"healthCheck\": {\"command\": [\"CMD-SHELL\", \"true\"], \"interval\": 5, \"startPeriod\": 90}\r\n        }\r\n    ]\r\n}";
+    fs::write(&file, td).expect("write");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).expect("chmod");
+    let inode = fs::metadata(&file).expect("meta").ino();
+    let out = pipefix()
+        .current_dir(dir.path())
+        .args(["--apply", "--select", "TD003", "."])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let fixed = fs::read_to_string(&file).expect("read");
+    // CRLF kept, no final newline added, inline object stays inline, only the value changed.
+    assert_eq!(fixed, td.replace("\"interval\": 5", "\"interval\": 30"));
+    let meta = fs::metadata(&file).expect("meta");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+    // Replaced by rename, not rewritten in place.
+    assert_ne!(meta.ino(), inode);
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".pipefix-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
