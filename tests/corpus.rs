@@ -116,3 +116,24 @@ fn every_corpus_file_round_trips_unedited() {
     }
     assert!(parsed > 40, "only {parsed} corpus files parsed");
 }
+
+#[test]
+fn good_examples_get_no_finding_for_what_they_do_right() {
+    let Some(corpus) = common::corpus() else { return };
+    // A deployment group with automatic rollback on failure, stop and alarms, and alarms.
+    let dg = corpus.join(
+        "deploymentgroup/aws-samples__amazon-ecs-fargate-workshop-dev-ops-data__labs__fargate-dev-workshop__configs__deployment-group.json",
+    );
+    if !dg.is_file() {
+        eprintln!("note: {} missing", dg.display());
+        return;
+    }
+    let opts = RunOptions {
+        paths: vec![dg],
+        ..RunOptions::default()
+    };
+    let report = run::run(&opts, &Config::default());
+    let ids: Vec<&str> = report.findings().map(|f| f.rule).collect();
+    assert!(!ids.contains(&"DG001"), "{ids:?}");
+    assert!(!ids.contains(&"DG002"), "{ids:?}");
+}
