@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use regex::Regex;
 use serde_json::Value;
@@ -114,32 +115,33 @@ pub struct Facts {
 impl Facts {
     pub fn gather(unit: &Unit, config: &Config) -> Facts {
         let deploy_path = deploy_path(unit);
-        let mut texts: Vec<String> = Vec::new();
-        for f in &unit.files {
-            if let Some(v) = f.value() {
-                collect_strings(v, &mut texts);
-            }
-        }
-        let registry_re = Regex::new(r"\b(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b")
-            .expect("static regex");
-        let arn_re = Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):(\d{12}):")
-            .expect("static regex");
         let mut registry = None;
         let mut region = None;
         let mut account = None;
-        for t in &texts {
+        // Strings in document order, file by file; the walk stops once everything is known.
+        let mut visit = |t: &str| {
             if registry.is_none()
-                && let Some(c) = registry_re.captures(t)
+                && t.contains(".dkr.ecr.")
+                && let Some(c) = REGISTRY_RE.captures(t)
             {
                 registry = Some(c[0].to_string());
                 account.get_or_insert_with(|| c[1].to_string());
                 region.get_or_insert_with(|| c[2].to_string());
             }
             if (region.is_none() || account.is_none())
-                && let Some(c) = arn_re.captures(t)
+                && t.contains("arn:aws")
+                && let Some(c) = ARN_RE.captures(t)
             {
                 region.get_or_insert_with(|| c[1].to_string());
                 account.get_or_insert_with(|| c[2].to_string());
+            }
+            registry.is_none() || region.is_none() || account.is_none()
+        };
+        for f in &unit.files {
+            if let Some(v) = f.value()
+                && !visit_strings(v, &mut visit)
+            {
+                break;
             }
         }
         let mut digests = BTreeMap::new();
@@ -211,12 +213,26 @@ pub fn pipeline_actions(v: Option<&Value>) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
-fn collect_strings(v: &Value, out: &mut Vec<String>) {
+static REGISTRY_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b").expect("static regex")
+});
+static ARN_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):(\d{12}):").expect("static regex")
+});
+static DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: \d+").expect("static regex")
+});
+static PUSH_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"docker push (\S+)").expect("static regex"));
+
+/// Calls `f` on every string of `v` in document order while it returns true; false when it
+/// stopped early.
+fn visit_strings(v: &Value, f: &mut impl FnMut(&str) -> bool) -> bool {
     match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
-        Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
-        _ => {}
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().all(|x| visit_strings(x, f)),
+        Value::Object(m) => m.values().all(|x| visit_strings(x, f)),
+        _ => true,
     }
 }
 
@@ -232,9 +248,7 @@ pub fn image_repository(image: &str) -> &str {
 /// Digests of images pushed during a build: `docker push REPO:TAG` followed by
 /// `TAG: digest: sha256:… size: N`.
 fn digests_from_build_log(text: &str, out: &mut BTreeMap<String, String>) {
-    let digest_re =
-        Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: \d+").expect("static regex");
-    let push_re = Regex::new(r"docker push (\S+)").expect("static regex");
+    let (digest_re, push_re) = (&*DIGEST_RE, &*PUSH_RE);
     let mut pending: Option<String> = None;
     for line in text.lines() {
         let body = strip_log_prefix(line);
