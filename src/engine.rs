@@ -223,10 +223,13 @@ fn apply_fix(
         return Err("logs are never rewritten".into());
     };
     let root = root.clone();
-    let mut doc: Document = doc.clone();
+    // Each edit makes a new document from the previous one: the original is never cloned.
+    let mut edited: Option<Document> = None;
     for op in &fix.ops {
-        doc = doc.apply(op, &opts.limits).map_err(|e| e.to_string())?;
+        let from = edited.as_ref().unwrap_or(doc);
+        edited = Some(from.apply(op, &opts.limits).map_err(|e| e.to_string())?);
     }
+    let doc = edited.unwrap_or_else(|| doc.clone());
     let before = std::mem::replace(
         &mut unit.files[finding.file].body,
         Body::Doc {
