@@ -139,6 +139,8 @@ pub fn main() -> i32 {
         config: cli.config.clone(),
         max_file_size: cli.max_file_size,
         jobs: cli.jobs,
+        // Text and patch output need only the diffs.
+        keep_texts: false,
         ..RunOptions::default()
     };
     for id in opts.select.iter().chain(opts.ignore.iter()) {

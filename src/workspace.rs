@@ -214,13 +214,14 @@ pub fn pipeline_actions(v: Option<&Value>) -> impl Iterator<Item = &Value> {
 }
 
 static REGISTRY_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b").expect("static regex")
+    Regex::new(r"\b([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b").expect("static regex")
 });
 static ARN_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):(\d{12}):").expect("static regex")
+    Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-[0-9]):([0-9]{12}):")
+        .expect("static regex")
 });
 static DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: \d+").expect("static regex")
+    Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: [0-9]+").expect("static regex")
 });
 static PUSH_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"docker push (\S+)").expect("static regex"));

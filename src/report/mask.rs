@@ -92,12 +92,24 @@ mod tests {
     #[test]
     fn same_result_as_trying_every_secret() {
         let secrets = [
-            "CDEFGH", "ABCD", "a*b*c", "bc**", "x***", "ABCDEFGH", "GHIJ", "\"qu\"ote",
+            "CDEFGH",
+            "ABCD",
+            "a*b*c",
+            "bc**",
+            "x***",
+            "ABCDEFGH",
+            "GHIJ",
+            "\"qu\"ote",
         ];
         let m = Mask::new(secrets.iter().map(|s| s.to_string()));
         let texts = [
-            "ABCDEFGHIJ", "xABCDy CDEFGH", "a*b*c bc**** x***", "none here", "\"qu\"ote\" \\\"qu\\\"ote",
-            "GHIJABCD****", "",
+            "ABCDEFGHIJ",
+            "xABCDy CDEFGH",
+            "a*b*c bc**** x***",
+            "none here",
+            "\"qu\"ote\" \\\"qu\\\"ote",
+            "GHIJABCD****",
+            "",
         ];
         for t in texts {
             let mut slow = t.to_string();
