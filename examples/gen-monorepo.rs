@@ -217,8 +217,22 @@ impl Service {
 
 const REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2"];
 const WORDS: [&str; 16] = [
-    "billing", "orders", "auth", "search", "catalog", "payments", "users", "inventory",
-    "shipping", "reports", "gateway", "notify", "ledger", "media", "profile", "checkout",
+    "billing",
+    "orders",
+    "auth",
+    "search",
+    "catalog",
+    "payments",
+    "users",
+    "inventory",
+    "shipping",
+    "reports",
+    "gateway",
+    "notify",
+    "ledger",
+    "media",
+    "profile",
+    "checkout",
 ];
 
 /// Summary of a generated tree.
@@ -265,7 +279,10 @@ pub fn generate(root: &Path, services: usize, seed: u64) -> io::Result<Generated
         }
         let svc = Service {
             name,
-            account: format!("{:012}", 100_000_000_000u64 + (i as u64 % 9) * 11_111_111_111),
+            account: format!(
+                "{:012}",
+                100_000_000_000u64 + (i as u64 % 9) * 11_111_111_111
+            ),
             region: *rng.pick(&REGIONS),
             port: *rng.pick(&[80, 3000, 8000, 8080, 8443]),
             rolling: problems.contains(&Problem::RollingWithoutCircuitBreaker),
@@ -466,9 +483,17 @@ fn buildspec(svc: &Service, rng: &mut Rng) -> String {
     if s.comments {
         let _ = writeln!(t, "{i2}# settings read by the integration tests");
     }
-    let _ = writeln!(t, "{i2}TOKEN_URL: {}", s.q("https://auth.example.com/oauth/token"));
+    let _ = writeln!(
+        t,
+        "{i2}TOKEN_URL: {}",
+        s.q("https://auth.example.com/oauth/token")
+    );
     if svc.has(Problem::PlaintextBuildSecret) {
-        let _ = writeln!(t, "{i2}DB_PASSWORD: {}", s.q(&format!("Pw-{}", alnum(rng, 14))));
+        let _ = writeln!(
+            t,
+            "{i2}DB_PASSWORD: {}",
+            s.q(&format!("Pw-{}", alnum(rng, 14)))
+        );
     }
     if svc.has(Problem::DockerLoginPassword) {
         let _ = writeln!(t, "{i2}DOCKERHUB_USERNAME: {}", s.q("example-ci"));
@@ -589,7 +614,12 @@ fn appspec(svc: &Service, rng: &mut Rng) -> String {
     let base = format!("{item}  ");
     let _ = writeln!(t, "{base}{}Type: AWS::ECS::Service", i(1));
     let _ = writeln!(t, "{base}{}Properties:", i(1));
-    let _ = writeln!(t, "{base}{}TaskDefinition: {}", i(2), s.q("<TASK_DEFINITION>"));
+    let _ = writeln!(
+        t,
+        "{base}{}TaskDefinition: {}",
+        i(2),
+        s.q("<TASK_DEFINITION>")
+    );
     let _ = writeln!(t, "{base}{}LoadBalancerInfo:", i(2));
     let _ = writeln!(t, "{base}{}ContainerName: {}", i(3), s.q(&svc.name));
     let _ = writeln!(t, "{base}{}ContainerPort: {}", i(3), svc.port);
@@ -685,7 +715,10 @@ fn taskdef(svc: &Service, rng: &mut Rng) -> String {
             );
             m.insert("revision".into(), json!(1 + rng.below(90)));
             m.insert("status".into(), json!("ACTIVE"));
-            m.insert("registeredAt".into(), json!("2024-05-02T16:41:10.204000+00:00"));
+            m.insert(
+                "registeredAt".into(),
+                json!("2024-05-02T16:41:10.204000+00:00"),
+            );
         }
         json!({"taskDefinition": d, "tags": []})
     } else {
@@ -716,7 +749,11 @@ fn deployment_group(svc: &Service, rng: &mut Rng) -> String {
     } else {
         json!({"enabled": true, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"]})
     };
-    let wait = if svc.has(Problem::LongBlueWait) { 240 } else { 5 };
+    let wait = if svc.has(Problem::LongBlueWait) {
+        240
+    } else {
+        5
+    };
     let info = json!({
         "applicationName": format!("{n}-app"),
         "deploymentGroupId": uuid(rng),
@@ -788,7 +825,10 @@ fn ecs_service(svc: &Service, rng: &mut Rng) -> String {
                 json!({"maximumPercent": 200, "minimumHealthyPercent": 100}),
             );
         } else {
-            m.insert("deploymentController".into(), json!({"type": "CODE_DEPLOY"}));
+            m.insert(
+                "deploymentController".into(),
+                json!({"type": "CODE_DEPLOY"}),
+            );
             if svc.has(Problem::PercentOnFargate) {
                 m.insert(
                     "deploymentConfiguration".into(),

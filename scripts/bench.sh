@@ -40,7 +40,7 @@ done
 cd "$(dirname "$0")/.."
 root="$PWD"
 target="${CARGO_TARGET_DIR:-$root/target}"
-bench="$root/target/bench"
+bench="$target/bench"
 mkdir -p "$bench"
 
 if [ ! -x /usr/bin/time ]; then
