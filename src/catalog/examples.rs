@@ -43,8 +43,15 @@ pub fn check(meta: &Meta, example: &Example) -> Result<(), String> {
     if let Some(b) = first.bugs().next() {
         return Err(format!("bug: {b}"));
     }
-    if !first.findings().any(|f| f.rule == meta.id) {
+    let reported = first.findings().any(|f| f.rule == meta.id);
+    if example.options.expect_findings && !reported {
         return Err(format!("{} reported nothing", meta.id));
+    }
+    if !example.options.expect_findings && reported {
+        return Err(format!(
+            "{} reported something on a file that is already safe",
+            meta.id
+        ));
     }
     for f in &example.files {
         let got = fs::read_to_string(dir.path().join(&f.path)).map_err(|e| e.to_string())?;

@@ -70,7 +70,7 @@ pub struct Example {
     pub files: Vec<ExampleFile>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExampleOptions {
     #[serde(default)]
@@ -81,6 +81,24 @@ pub struct ExampleOptions {
     /// `IMAGE=DIGEST` pins, as given with `--pin`.
     #[serde(default)]
     pub pins: Vec<String>,
+    /// `false` for an example of an already safe file: the fix must report nothing at all.
+    #[serde(default = "yes")]
+    pub expect_findings: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ExampleOptions {
+    fn default() -> ExampleOptions {
+        ExampleOptions {
+            unsafe_fixes: false,
+            params: BTreeMap::new(),
+            pins: Vec::new(),
+            expect_findings: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
