@@ -19,6 +19,7 @@ mod dg004_long_blue_termination_wait;
 mod sv001_deployment_circuit_breaker;
 mod sv002_health_check_grace_period;
 mod sv003_deployment_percent_ignored;
+mod td001_image_placeholder;
 mod td003_container_health_check_timing;
 mod x001_deploy_controller_mismatch;
 
@@ -189,6 +190,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(cp001_manual_approval_before_production::Rule),
+            Box::new(td001_image_placeholder::Rule),
             Box::new(td003_container_health_check_timing::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
             Box::new(dg002_rollback_alarms_missing::Rule),
