@@ -243,6 +243,9 @@ impl Facts {
     }
 }
 
+/// The reason given for a container the pipeline's `Image1ContainerName` names.
+pub const BY_PIPELINE: &str = "the pipeline's Image1ContainerName names it";
+
 /// Containers named by the pipeline, the AppSpec and the service, strongest first.
 fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = Vec::new();
@@ -265,7 +268,7 @@ fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
                     action
                         .pointer("/configuration/Image1ContainerName")
                         .and_then(Value::as_str),
-                    "the pipeline's Image1ContainerName names it",
+                    BY_PIPELINE,
                 );
             }
         }

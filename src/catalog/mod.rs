@@ -12,6 +12,7 @@ pub mod secrets;
 mod support;
 
 mod cp001_manual_approval_before_production;
+mod cp003_codedeploy_image_placeholder;
 mod dg001_auto_rollback_disabled;
 mod dg002_rollback_alarms_missing;
 mod dg003_all_at_once_traffic_shift;
@@ -190,6 +191,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(cp001_manual_approval_before_production::Rule),
+            Box::new(cp003_codedeploy_image_placeholder::Rule),
             Box::new(td001_image_placeholder::Rule),
             Box::new(td003_container_health_check_timing::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
