@@ -21,6 +21,7 @@ mod sv001_deployment_circuit_breaker;
 mod sv002_health_check_grace_period;
 mod sv003_deployment_percent_ignored;
 mod td001_image_placeholder;
+mod td002_unpinned_images;
 mod td003_container_health_check_timing;
 mod x001_deploy_controller_mismatch;
 
@@ -193,6 +194,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(cp001_manual_approval_before_production::Rule),
             Box::new(cp003_codedeploy_image_placeholder::Rule),
             Box::new(td001_image_placeholder::Rule),
+            Box::new(td002_unpinned_images::Rule),
             Box::new(td003_container_health_check_timing::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
             Box::new(dg002_rollback_alarms_missing::Rule),
