@@ -140,6 +140,7 @@ impl Facts {
             .expect("static regex");
         let arn_re = Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):(\d{12}):")
             .expect("static regex");
+        let iam_re = Regex::new(r"\barn:aws[a-z-]*:iam::(\d{12}):").expect("static regex");
         let mut registry = None;
         let mut region = None;
         let mut account = None;
@@ -157,6 +158,15 @@ impl Facts {
                 region.get_or_insert_with(|| c[1].to_string());
                 account.get_or_insert_with(|| c[2].to_string());
             }
+            // Global ARNs (IAM roles) name the account only.
+            if account.is_none()
+                && let Some(c) = iam_re.captures(t)
+            {
+                account = Some(c[1].to_string());
+            }
+        }
+        if region.is_none() {
+            region = awslogs_region(unit);
         }
         let mut digests = BTreeMap::new();
         let mut built_repositories = BTreeSet::new();
@@ -241,6 +251,27 @@ impl Facts {
             because: "it is the only essential container",
         })
     }
+}
+
+/// The region a task definition sends its `awslogs` logs to (the task's own region in
+/// practice).
+fn awslogs_region(unit: &Unit) -> Option<String> {
+    for (_, f) in unit.of_kind(Kind::TaskDef) {
+        let containers = f
+            .value()
+            .and_then(|v| v.get("containerDefinitions"))
+            .and_then(Value::as_array);
+        for c in containers.into_iter().flatten() {
+            if let Some(r) = c
+                .pointer("/logConfiguration/options/awslogs-region")
+                .and_then(Value::as_str)
+                .filter(|r| !r.is_empty() && r.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'))
+            {
+                return Some(r.to_string());
+            }
+        }
+    }
+    None
 }
 
 /// The reason given for a container the pipeline's `Image1ContainerName` names.
@@ -455,6 +486,28 @@ mod tests {
             d.get("1.dkr.ecr.us-east-1.amazonaws.com/app").cloned(),
             Some(format!("sha256:{}", "b".repeat(64)))
         );
+    }
+
+    #[test]
+    fn account_from_an_iam_role_and_region_from_awslogs() {
+        use crate::document::{Format, Limits};
+        let text = r#"{"family": "f", "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "containerDefinitions": [{"name": "a", "image": "a:1", "logConfiguration":
+            {"logDriver": "awslogs", "options": {"awslogs-region": "eu-west-1"}}}]}"#;
+        let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
+        let unit = Unit {
+            files: vec![File {
+                path: PathBuf::from("taskdef.json"),
+                kind: Kind::TaskDef,
+                body: Body::Doc {
+                    doc,
+                    root: Path::root(),
+                },
+            }],
+        };
+        let facts = Facts::gather(&unit, &Config::default());
+        assert_eq!(facts.account.as_deref(), Some("111122223333"));
+        assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
     }
 
     fn facts_with(designated: &[(&str, &'static str)], built: &[&str]) -> Facts {
