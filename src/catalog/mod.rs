@@ -24,6 +24,7 @@ mod td001_image_placeholder;
 mod td002_unpinned_images;
 mod td003_container_health_check_timing;
 mod td004_plaintext_secret_environment;
+mod td005_secrets_need_execution_role;
 mod x001_deploy_controller_mismatch;
 
 use std::fmt;
@@ -198,6 +199,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(td002_unpinned_images::Rule),
             Box::new(td003_container_health_check_timing::Rule),
             Box::new(td004_plaintext_secret_environment::Rule),
+            Box::new(td005_secrets_need_execution_role::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
             Box::new(dg002_rollback_alarms_missing::Rule),
             Box::new(dg003_all_at_once_traffic_shift::Rule),
