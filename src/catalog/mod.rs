@@ -12,6 +12,7 @@ pub mod secrets;
 mod support;
 
 mod cp001_manual_approval_before_production;
+mod cp002_github_v1_oauth_token;
 mod cp003_codedeploy_image_placeholder;
 mod dg001_auto_rollback_disabled;
 mod dg002_rollback_alarms_missing;
@@ -194,6 +195,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(cp001_manual_approval_before_production::Rule),
+            Box::new(cp002_github_v1_oauth_token::Rule),
             Box::new(cp003_codedeploy_image_placeholder::Rule),
             Box::new(td001_image_placeholder::Rule),
             Box::new(td002_unpinned_images::Rule),
