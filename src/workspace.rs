@@ -176,9 +176,10 @@ impl Facts {
             }
         }
         built_repositories.extend(digests.keys().cloned());
-        let ecr_repo_re =
-            Regex::new(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$")
-                .expect("static regex");
+        let ecr_repo_re = Regex::new(
+            r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$",
+        )
+        .expect("static regex");
         for (_, f) in unit.of_kind(Kind::Buildspec) {
             let mut strings = Vec::new();
             if let Some(v) = f.value() {
@@ -265,7 +266,9 @@ fn awslogs_region(unit: &Unit) -> Option<String> {
             if let Some(r) = c
                 .pointer("/logConfiguration/options/awslogs-region")
                 .and_then(Value::as_str)
-                .filter(|r| !r.is_empty() && r.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'))
+                .filter(|r| {
+                    !r.is_empty() && r.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+                })
             {
                 return Some(r.to_string());
             }

@@ -28,7 +28,8 @@ fn is_github_v1(action: &Value) -> bool {
 fn literal_token(cfg: &Value) -> Option<&str> {
     let t = cfg.get("OAuthToken")?.as_str()?.trim();
     let masked = t.chars().all(|c| c == '*');
-    (!masked && !is_reference(t) && !(t.starts_with('<') && t.ends_with('>'))).then_some(t)
+    let placeholder = t.starts_with('<') && t.ends_with('>');
+    (!t.is_empty() && !masked && !is_reference(t) && !placeholder).then_some(t)
 }
 
 fn is_connection_arn(arn: &str) -> bool {
@@ -145,11 +146,19 @@ mod tests {
     fn tokens_that_are_not_leaks() {
         assert_eq!(literal_token(&json!({"OAuthToken": "****"})), None);
         assert_eq!(
-            literal_token(&json!({"OAuthToken": "{{resolve:secretsmanager:gh:SecretString:token}}"})),
+            literal_token(
+                &json!({"OAuthToken": "{{resolve:secretsmanager:gh:SecretString:token}}"})
+            ),
             None
         );
-        assert_eq!(literal_token(&json!({"OAuthToken": {"Ref": "GitHubToken"}})), None);
-        assert_eq!(literal_token(&json!({"OAuthToken": "ghp_x"})), Some("ghp_x"));
+        assert_eq!(
+            literal_token(&json!({"OAuthToken": {"Ref": "GitHubToken"}})),
+            None
+        );
+        assert_eq!(
+            literal_token(&json!({"OAuthToken": "ghp_x"})),
+            Some("ghp_x")
+        );
         assert!(is_connection_arn(
             "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc"
         ));

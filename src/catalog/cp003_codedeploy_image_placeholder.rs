@@ -185,8 +185,9 @@ fn run_order(action: &Value) -> i64 {
     action.get("runOrder").and_then(Value::as_i64).unwrap_or(1)
 }
 
-/// Artifacts output by Build actions that run before the action at `action_path`.
-fn build_outputs<'a>(pipeline: &'a Value, stage: usize, order: i64) -> BTreeSet<&'a str> {
+/// Artifacts output by Build actions that run before an action of `stage` with run order
+/// `order`.
+fn build_outputs(pipeline: &Value, stage: usize, order: i64) -> BTreeSet<&str> {
     let mut out = BTreeSet::new();
     let stages = pipeline.get("stages").and_then(Value::as_array);
     for (s, st) in stages.into_iter().flatten().enumerate().take(stage + 1) {
@@ -230,9 +231,9 @@ fn artifact_finding(
     let cfg_path = action_path.key("configuration");
     let path = cfg_path.key("Image1ArtifactName");
     let problem = match current {
-        Some(c) if inputs.contains(&c) => format!(
-            "Image1ArtifactName \"{c}\" is not produced by a build action before it"
-        ),
+        Some(c) if inputs.contains(&c) => {
+            format!("Image1ArtifactName \"{c}\" is not produced by a build action before it")
+        }
         Some(c) => format!("Image1ArtifactName \"{c}\" is not one of its input artifacts"),
         None => "no Image1ArtifactName".to_string(),
     };
@@ -245,7 +246,13 @@ fn artifact_finding(
         } else {
             Position::Before("TaskDefinitionTemplateArtifact".into())
         };
-        let op = set_key(&cfg_path, cfg, "Image1ArtifactName", Value::from(*one), position);
+        let op = set_key(
+            &cfg_path,
+            cfg,
+            "Image1ArtifactName",
+            Value::from(*one),
+            position,
+        );
         return Some(
             Finding::at(cx.id(), file, path, message)
                 .with_fix(

@@ -50,8 +50,7 @@ pub fn placeholder_name(image: &str) -> Option<&str> {
 /// Whether `s` can be an `Image<N>ContainerName` placeholder name.
 pub fn is_placeholder_text(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 

@@ -38,9 +38,12 @@ fn tag_of(image: &str) -> Option<&str> {
 /// Whether an image comes from Docker Hub (no registry host in its first component).
 pub fn is_docker_hub(image: &str) -> bool {
     let first = image.split('/').next().unwrap_or("");
-    let has_host = image.contains('/')
-        && (first.contains('.') || first.contains(':') || first == "localhost");
-    !has_host || first == "docker.io" || first == "index.docker.io" || first == "registry-1.docker.io"
+    let has_host =
+        image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    !has_host
+        || first == "docker.io"
+        || first == "index.docker.io"
+        || first == "registry-1.docker.io"
 }
 
 /// `docker.io/library/nginx` and `nginx` name the same repository.
@@ -166,8 +169,12 @@ mod tests {
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:v1",
             "v1",
         );
-        assert!(ecr.contains("--region us-east-1 --repository-name team/api --image-ids imageTag=v1"));
-        assert!(lookup_command("nginx", "latest").contains("docker buildx imagetools inspect nginx"));
+        assert!(
+            ecr.contains("--region us-east-1 --repository-name team/api --image-ids imageTag=v1")
+        );
+        assert!(
+            lookup_command("nginx", "latest").contains("docker buildx imagetools inspect nginx")
+        );
         assert!(lookup_command("nginx;rm -rf", "latest").contains("pipefix --pin"));
     }
 }

@@ -32,7 +32,10 @@ fn needs(c: &Value, needs: &mut Vec<String>, arns: &mut Vec<String>) {
     if from(c.pointer("/logConfiguration/secretOptions")).is_some() {
         needs.push(format!("\"{name}\" passes secrets to its log driver"));
     }
-    if c.pointer("/logConfiguration/logDriver").and_then(Value::as_str) == Some("awslogs") {
+    if c.pointer("/logConfiguration/logDriver")
+        .and_then(Value::as_str)
+        == Some("awslogs")
+    {
         needs.push(format!("\"{name}\" logs with awslogs"));
     }
     if let Some(image) = c.get("image").and_then(Value::as_str)
@@ -40,7 +43,9 @@ fn needs(c: &Value, needs: &mut Vec<String>, arns: &mut Vec<String>) {
     {
         needs.push(format!("\"{name}\" pulls from private ECR"));
     }
-    if c.pointer("/repositoryCredentials/credentialsParameter").is_some() {
+    if c.pointer("/repositoryCredentials/credentialsParameter")
+        .is_some()
+    {
         needs.push(format!("\"{name}\" uses private registry credentials"));
     }
 }
