@@ -3,7 +3,7 @@
 //! the container names and the image digests seen in build logs. Facts are worked out once per
 //! pass here, never re-derived inside each fix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use regex::Regex;
@@ -109,6 +109,22 @@ pub struct Facts {
     pub registry: Option<String>,
     /// Image repository (without tag) → digest, from `--pin`, configuration and build logs.
     pub digests: BTreeMap<String, String>,
+    /// Image repositories the build pushes to (build log `docker push` lines, buildspec
+    /// `REPOSITORY_URI`-style values that name an ECR repository).
+    pub built_repositories: BTreeSet<String>,
+    /// Containers that other files name as the one the pipeline deploys, strongest first:
+    /// `(container name, what names it)`. Resolve against a task definition with
+    /// [`Facts::image_container`].
+    pub designated_containers: Vec<(String, &'static str)>,
+}
+
+/// A container of a task definition chosen to receive the pipeline's image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageContainer {
+    pub index: usize,
+    pub name: String,
+    /// Why this one: "the pipeline's Image1ContainerName", "the AppSpec load balancer", …
+    pub because: &'static str,
 }
 
 impl Facts {
@@ -124,6 +140,7 @@ impl Facts {
             .expect("static regex");
         let arn_re = Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):(\d{12}):")
             .expect("static regex");
+        let iam_re = Regex::new(r"\barn:aws[a-z-]*:iam::(\d{12}):").expect("static regex");
         let mut registry = None;
         let mut region = None;
         let mut account = None;
@@ -141,11 +158,40 @@ impl Facts {
                 region.get_or_insert_with(|| c[1].to_string());
                 account.get_or_insert_with(|| c[2].to_string());
             }
+            // Global ARNs (IAM roles) name the account only.
+            if account.is_none()
+                && let Some(c) = iam_re.captures(t)
+            {
+                account = Some(c[1].to_string());
+            }
+        }
+        if region.is_none() {
+            region = awslogs_region(unit);
         }
         let mut digests = BTreeMap::new();
+        let mut built_repositories = BTreeSet::new();
         for (_, f) in unit.of_kind(Kind::CodeBuildLog) {
             if let Some(text) = f.log() {
                 digests_from_build_log(text, &mut digests);
+            }
+        }
+        built_repositories.extend(digests.keys().cloned());
+        let ecr_repo_re = Regex::new(
+            r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$",
+        )
+        .expect("static regex");
+        for (_, f) in unit.of_kind(Kind::Buildspec) {
+            let mut strings = Vec::new();
+            if let Some(v) = f.value() {
+                collect_strings(v, &mut strings);
+            }
+            for s in strings {
+                // `REPOSITORY_URI=…` in a command, or the value of an env variable.
+                let candidate = s.rsplit('=').next().unwrap_or(&s).trim().trim_matches('"');
+                let repo = image_repository(candidate);
+                if ecr_repo_re.is_match(repo) {
+                    built_repositories.insert(repo.to_string());
+                }
             }
         }
         for (image, digest) in &config.pins {
@@ -157,8 +203,139 @@ impl Facts {
             account,
             registry,
             digests,
+            built_repositories,
+            designated_containers: designated_containers(unit),
         }
     }
+
+    /// The container of `taskdef` that receives the image the pipeline builds: the one other
+    /// files name, else the one whose image is in a repository the build pushes to, else the
+    /// only essential container (`essential` defaults to true).
+    pub fn image_container(&self, taskdef: &Value) -> Option<ImageContainer> {
+        let containers = taskdef.get("containerDefinitions")?.as_array()?;
+        let name_of = |c: &Value| c.get("name").and_then(Value::as_str).map(str::to_string);
+        for (name, because) in &self.designated_containers {
+            if let Some(index) = containers
+                .iter()
+                .position(|c| name_of(c).as_deref() == Some(name.as_str()))
+            {
+                return Some(ImageContainer {
+                    index,
+                    name: name.clone(),
+                    because,
+                });
+            }
+        }
+        let only = |pred: &dyn Fn(&Value) -> bool| {
+            let mut hits = containers.iter().enumerate().filter(|(_, c)| pred(c));
+            match (hits.next(), hits.next()) {
+                (Some((i, c)), None) => Some((i, name_of(c)?)),
+                _ => None,
+            }
+        };
+        let built = |c: &Value| {
+            c.get("image")
+                .and_then(Value::as_str)
+                .is_some_and(|i| self.built_repositories.contains(image_repository(i)))
+        };
+        if let Some((index, name)) = only(&built) {
+            return Some(ImageContainer {
+                index,
+                name,
+                because: "its image is the repository the build pushes to",
+            });
+        }
+        let essential = |c: &Value| c.get("essential").and_then(Value::as_bool) != Some(false);
+        only(&essential).map(|(index, name)| ImageContainer {
+            index,
+            name,
+            because: "it is the only essential container",
+        })
+    }
+}
+
+/// The region a task definition sends its `awslogs` logs to (the task's own region in
+/// practice).
+fn awslogs_region(unit: &Unit) -> Option<String> {
+    for (_, f) in unit.of_kind(Kind::TaskDef) {
+        let containers = f
+            .value()
+            .and_then(|v| v.get("containerDefinitions"))
+            .and_then(Value::as_array);
+        for c in containers.into_iter().flatten() {
+            if let Some(r) = c
+                .pointer("/logConfiguration/options/awslogs-region")
+                .and_then(Value::as_str)
+                .filter(|r| {
+                    !r.is_empty() && r.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+                })
+            {
+                return Some(r.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The reason given for a container the pipeline's `Image1ContainerName` names.
+pub const BY_PIPELINE: &str = "the pipeline's Image1ContainerName names it";
+
+/// Containers named by the pipeline, the AppSpec and the service, strongest first.
+fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    let mut push = |name: Option<&str>, because: &'static str| {
+        if let Some(n) = name.map(str::trim).filter(|n| !n.is_empty())
+            && !out.iter().any(|(o, _)| o == n)
+        {
+            out.push((n.to_string(), because));
+        }
+    };
+    for (_, f) in unit.of_kind(Kind::CodePipeline) {
+        for action in pipeline_actions(f.value()) {
+            if action
+                .pointer("/actionTypeId/provider")
+                .and_then(Value::as_str)
+                == Some("CodeDeployToECS")
+            {
+                // Only a real container name designates one; a placeholder name does not.
+                push(
+                    action
+                        .pointer("/configuration/Image1ContainerName")
+                        .and_then(Value::as_str),
+                    BY_PIPELINE,
+                );
+            }
+        }
+    }
+    for (_, f) in unit.of_kind(Kind::Appspec) {
+        let resources = f
+            .value()
+            .and_then(|v| v.get("Resources"))
+            .and_then(Value::as_array);
+        for r in resources.into_iter().flatten() {
+            for target in r.as_object().into_iter().flat_map(|m| m.values()) {
+                push(
+                    target
+                        .pointer("/Properties/LoadBalancerInfo/ContainerName")
+                        .and_then(Value::as_str),
+                    "the AppSpec load balancer routes traffic to it",
+                );
+            }
+        }
+    }
+    for (_, f) in unit.of_kind(Kind::EcsService) {
+        let lbs = f
+            .value()
+            .and_then(|v| v.get("loadBalancers"))
+            .and_then(Value::as_array);
+        for lb in lbs.into_iter().flatten() {
+            push(
+                lb.get("containerName").and_then(Value::as_str),
+                "the service load balancer routes traffic to it",
+            );
+        }
+    }
+    out
 }
 
 fn deploy_path(unit: &Unit) -> DeployPath {
@@ -235,14 +412,19 @@ fn digests_from_build_log(text: &str, out: &mut BTreeMap<String, String>) {
     let digest_re =
         Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: \d+").expect("static regex");
     let push_re = Regex::new(r"docker push (\S+)").expect("static regex");
+    // Docker's own echo of the push, with variables already expanded.
+    let refers_re =
+        Regex::new(r"^The push refers to repository \[([^\]\s]+)\]").expect("static regex");
     let mut pending: Option<String> = None;
     for line in text.lines() {
         let body = strip_log_prefix(line);
         if let Some(c) = push_re.captures(body) {
             let image = c[1].trim_matches(|ch| ch == '"' || ch == '\'');
-            if !image.contains('$') {
-                pending = Some(image_repository(image).to_string());
-            }
+            pending = (!image.contains('$')).then(|| image_repository(image).to_string());
+            continue;
+        }
+        if let Some(c) = refers_re.captures(body) {
+            pending = Some(c[1].to_string());
             continue;
         }
         if let Some(c) = digest_re.captures(body)
@@ -286,5 +468,84 @@ mod tests {
             d.get("1.dkr/app").map(String::as_str),
             Some(format!("sha256:{}", "a".repeat(64)).as_str())
         );
+    }
+
+    #[test]
+    fn pushes_through_variables_use_dockers_echo() {
+        let log = format!(
+            "[Container] 2024/05/14 10:21:33.1 Running command docker push $REPOSITORY_URI:latest\n\
+             The push refers to repository [1.dkr.ecr.us-east-1.amazonaws.com/app]\n\
+             latest: digest: sha256:{} size: 2417\n\
+             [Container] 2024/05/14 10:22:33.1 Running command docker push $REPOSITORY_URI:latest\n\
+             The push refers to repository [1.dkr.ecr.us-east-1.amazonaws.com/app]\n\
+             latest: digest: sha256:{} size: 2417\n",
+            "a".repeat(64),
+            "b".repeat(64)
+        );
+        let mut d = BTreeMap::new();
+        digests_from_build_log(&log, &mut d);
+        // The last push wins.
+        assert_eq!(
+            d.get("1.dkr.ecr.us-east-1.amazonaws.com/app").cloned(),
+            Some(format!("sha256:{}", "b".repeat(64)))
+        );
+    }
+
+    #[test]
+    fn account_from_an_iam_role_and_region_from_awslogs() {
+        use crate::document::{Format, Limits};
+        let text = r#"{"family": "f", "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "containerDefinitions": [{"name": "a", "image": "a:1", "logConfiguration":
+            {"logDriver": "awslogs", "options": {"awslogs-region": "eu-west-1"}}}]}"#;
+        let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
+        let unit = Unit {
+            files: vec![File {
+                path: PathBuf::from("taskdef.json"),
+                kind: Kind::TaskDef,
+                body: Body::Doc {
+                    doc,
+                    root: Path::root(),
+                },
+            }],
+        };
+        let facts = Facts::gather(&unit, &Config::default());
+        assert_eq!(facts.account.as_deref(), Some("111122223333"));
+        assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
+    }
+
+    fn facts_with(designated: &[(&str, &'static str)], built: &[&str]) -> Facts {
+        Facts {
+            deploy_path: DeployPath::CodeDeploy,
+            region: None,
+            account: None,
+            registry: None,
+            digests: BTreeMap::new(),
+            built_repositories: built.iter().map(|s| s.to_string()).collect(),
+            designated_containers: designated
+                .iter()
+                .map(|(n, b)| (n.to_string(), *b))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_image_container_is_designated_built_or_the_only_essential_one() {
+        let td = serde_json::json!({"containerDefinitions": [
+            {"name": "app", "image": "1.dkr/app:latest"},
+            {"name": "agent", "image": "datadog/agent:7", "essential": false}
+        ]});
+        let named = facts_with(&[("nope", "x"), ("app", "the LB")], &[]);
+        assert_eq!(
+            named.image_container(&td).map(|c| (c.index, c.because)),
+            Some((0, "the LB"))
+        );
+        let built = facts_with(&[], &["1.dkr/app"]);
+        assert_eq!(built.image_container(&td).map(|c| c.index), Some(0));
+        let essential = facts_with(&[], &[]);
+        assert_eq!(essential.image_container(&td).map(|c| c.index), Some(0));
+        let two = serde_json::json!({"containerDefinitions": [
+            {"name": "a", "image": "x"}, {"name": "b", "image": "y"}
+        ]});
+        assert_eq!(essential.image_container(&two), None);
     }
 }

@@ -12,6 +12,8 @@ pub mod secrets;
 mod support;
 
 mod cp001_manual_approval_before_production;
+mod cp002_github_v1_oauth_token;
+mod cp003_codedeploy_image_placeholder;
 mod dg001_auto_rollback_disabled;
 mod dg002_rollback_alarms_missing;
 mod dg003_all_at_once_traffic_shift;
@@ -19,7 +21,11 @@ mod dg004_long_blue_termination_wait;
 mod sv001_deployment_circuit_breaker;
 mod sv002_health_check_grace_period;
 mod sv003_deployment_percent_ignored;
+mod td001_image_placeholder;
+mod td002_unpinned_images;
 mod td003_container_health_check_timing;
+mod td004_plaintext_secret_environment;
+mod td005_secrets_need_execution_role;
 mod x001_deploy_controller_mismatch;
 
 use std::fmt;
@@ -189,7 +195,13 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(cp001_manual_approval_before_production::Rule),
+            Box::new(cp002_github_v1_oauth_token::Rule),
+            Box::new(cp003_codedeploy_image_placeholder::Rule),
+            Box::new(td001_image_placeholder::Rule),
+            Box::new(td002_unpinned_images::Rule),
             Box::new(td003_container_health_check_timing::Rule),
+            Box::new(td004_plaintext_secret_environment::Rule),
+            Box::new(td005_secrets_need_execution_role::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
             Box::new(dg002_rollback_alarms_missing::Rule),
             Box::new(dg003_all_at_once_traffic_shift::Rule),
