@@ -7,10 +7,12 @@
 pub mod examples;
 pub mod meta;
 
+mod buildspec;
 mod log_signatures;
 pub mod secrets;
 mod support;
 
+mod bs001_ecr_get_login_removed;
 mod cp001_manual_approval_before_production;
 mod dg001_auto_rollback_disabled;
 mod dg002_rollback_alarms_missing;
@@ -188,6 +190,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     static RULES: OnceLock<Vec<Box<dyn Rule>>> = OnceLock::new();
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
+            Box::new(bs001_ecr_get_login_removed::Rule),
             Box::new(cp001_manual_approval_before_production::Rule),
             Box::new(td003_container_health_check_timing::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
