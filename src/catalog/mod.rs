@@ -13,6 +13,7 @@ pub mod secrets;
 mod support;
 
 mod bs001_ecr_get_login_removed;
+mod bs007_commands_print_secrets;
 mod cp001_manual_approval_before_production;
 mod dg001_auto_rollback_disabled;
 mod dg002_rollback_alarms_missing;
@@ -191,6 +192,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(bs001_ecr_get_login_removed::Rule),
+            Box::new(bs007_commands_print_secrets::Rule),
             Box::new(cp001_manual_approval_before_production::Rule),
             Box::new(td003_container_health_check_timing::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
