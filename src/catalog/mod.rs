@@ -14,6 +14,7 @@ mod support;
 
 mod bs001_ecr_get_login_removed;
 mod bs007_commands_print_secrets;
+mod bs008_docker_login_password_argument;
 mod cp001_manual_approval_before_production;
 mod dg001_auto_rollback_disabled;
 mod dg002_rollback_alarms_missing;
@@ -193,6 +194,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(bs001_ecr_get_login_removed::Rule),
             Box::new(bs007_commands_print_secrets::Rule),
+            Box::new(bs008_docker_login_password_argument::Rule),
             Box::new(cp001_manual_approval_before_production::Rule),
             Box::new(td003_container_health_check_timing::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
