@@ -13,6 +13,7 @@ pub mod secrets;
 mod support;
 
 mod bs001_ecr_get_login_removed;
+mod bs003_build_failure_still_publishes;
 mod bs006_plaintext_secret_variables;
 mod bs007_commands_print_secrets;
 mod bs008_docker_login_password_argument;
@@ -194,6 +195,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(bs001_ecr_get_login_removed::Rule),
+            Box::new(bs003_build_failure_still_publishes::Rule),
             Box::new(bs006_plaintext_secret_variables::Rule),
             Box::new(bs007_commands_print_secrets::Rule),
             Box::new(bs008_docker_login_password_argument::Rule),
