@@ -12,6 +12,7 @@ mod log_signatures;
 pub mod secrets;
 mod support;
 
+mod as001_task_definition_placeholder;
 mod bs001_ecr_get_login_removed;
 mod bs003_build_failure_still_publishes;
 mod bs006_plaintext_secret_variables;
@@ -194,6 +195,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     static RULES: OnceLock<Vec<Box<dyn Rule>>> = OnceLock::new();
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
+            Box::new(as001_task_definition_placeholder::Rule),
             Box::new(bs001_ecr_get_login_removed::Rule),
             Box::new(bs003_build_failure_still_publishes::Rule),
             Box::new(bs006_plaintext_secret_variables::Rule),
