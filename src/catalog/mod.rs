@@ -13,6 +13,7 @@ pub mod secrets;
 mod support;
 
 mod as001_task_definition_placeholder;
+mod as002_load_balancer_container_mismatch;
 mod bs001_ecr_get_login_removed;
 mod bs003_build_failure_still_publishes;
 mod bs006_plaintext_secret_variables;
@@ -196,6 +197,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
             Box::new(as001_task_definition_placeholder::Rule),
+            Box::new(as002_load_balancer_container_mismatch::Rule),
             Box::new(bs001_ecr_get_login_removed::Rule),
             Box::new(bs003_build_failure_still_publishes::Rule),
             Box::new(bs006_plaintext_secret_variables::Rule),
