@@ -15,6 +15,7 @@ mod support;
 mod as001_task_definition_placeholder;
 mod as002_load_balancer_container_mismatch;
 mod bs001_ecr_get_login_removed;
+mod bs002_docker_hub_anonymous_pulls;
 mod bs003_build_failure_still_publishes;
 mod bs006_plaintext_secret_variables;
 mod bs007_commands_print_secrets;
@@ -199,6 +200,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(as001_task_definition_placeholder::Rule),
             Box::new(as002_load_balancer_container_mismatch::Rule),
             Box::new(bs001_ecr_get_login_removed::Rule),
+            Box::new(bs002_docker_hub_anonymous_pulls::Rule),
             Box::new(bs003_build_failure_still_publishes::Rule),
             Box::new(bs006_plaintext_secret_variables::Rule),
             Box::new(bs007_commands_print_secrets::Rule),
