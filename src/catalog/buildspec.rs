@@ -125,9 +125,11 @@ pub fn edit_lines(text: &str, mut f: impl FnMut(&str) -> LineEdit) -> Option<Str
             LineEdit::Remove => changed = true,
             LineEdit::Replace(new) => {
                 changed = true;
+                // Each line of a multi-line replacement gets the old line's indentation.
                 let indent = &line[..line.len() - line.trim_start().len()];
                 let trail = &line[line.trim_end().len()..];
-                out.push(format!("{indent}{new}{trail}"));
+                let lines: Vec<String> = new.split('\n').map(|l| format!("{indent}{l}")).collect();
+                out.push(format!("{}{trail}", lines.join("\n")));
             }
         }
     }
