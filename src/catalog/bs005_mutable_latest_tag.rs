@@ -28,13 +28,13 @@ static LATEST: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r#"^["']?(?:latest|\$\{[A-Za-z_][A-Za-z0-9_]*:?[=-]latest\})["']?$"#).ok()
 });
 
-fn is_latest(value: &str) -> bool {
+pub fn is_latest(value: &str) -> bool {
     LATEST.as_ref().is_some_and(|r| r.is_match(value.trim()))
 }
 
 /// How a pushed reference is tagged.
 #[derive(Debug, PartialEq, Eq)]
-enum Tag {
+pub enum Tag {
     /// `repo:latest` or `repo` (the repository part, as written).
     Latest(String),
     /// `repo:$VAR` where VAR is `latest` (the repository part).
@@ -44,7 +44,7 @@ enum Tag {
 }
 
 /// The references `docker push` pushes in a line.
-fn pushed(line: &str) -> Vec<String> {
+pub fn pushed(line: &str) -> Vec<String> {
     let Some(toks) = tokenize(line) else {
         return Vec::new();
     };
@@ -63,7 +63,7 @@ fn pushed(line: &str) -> Vec<String> {
     out
 }
 
-fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
+pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
     let r = reference.trim_matches('"');
     if r.contains('@') {
         return Tag::Other;

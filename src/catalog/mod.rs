@@ -17,6 +17,7 @@ mod as002_load_balancer_container_mismatch;
 mod bs001_ecr_get_login_removed;
 mod bs002_docker_hub_anonymous_pulls;
 mod bs003_build_failure_still_publishes;
+mod bs004_image_detail_artifact;
 mod bs005_mutable_latest_tag;
 mod bs006_plaintext_secret_variables;
 mod bs007_commands_print_secrets;
@@ -203,6 +204,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(bs001_ecr_get_login_removed::Rule),
             Box::new(bs002_docker_hub_anonymous_pulls::Rule),
             Box::new(bs003_build_failure_still_publishes::Rule),
+            Box::new(bs004_image_detail_artifact::Rule),
             Box::new(bs005_mutable_latest_tag::Rule),
             Box::new(bs006_plaintext_secret_variables::Rule),
             Box::new(bs007_commands_print_secrets::Rule),
