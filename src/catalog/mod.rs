@@ -32,6 +32,7 @@ mod sv002_health_check_grace_period;
 mod sv003_deployment_percent_ignored;
 mod td003_container_health_check_timing;
 mod x001_deploy_controller_mismatch;
+mod x002_image_definitions_names;
 
 use std::fmt;
 
@@ -219,6 +220,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(sv002_health_check_grace_period::Rule),
             Box::new(sv003_deployment_percent_ignored::Rule),
             Box::new(x001_deploy_controller_mismatch::Rule),
+            Box::new(x002_image_definitions_names::Rule),
         ];
         v.extend(log_signatures::rules());
         v.sort_by_key(|r| r.id());
