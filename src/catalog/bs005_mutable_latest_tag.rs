@@ -9,8 +9,8 @@ use crate::document::{Op, Path};
 use crate::model::Kind;
 
 use super::buildspec::{
-    Command, LineEdit, TokKind, assignment, commands, edit_lines, env_map, rewrite, scalar_text,
-    tokenize,
+    Command, LineEdit, TokKind, assignment, commands, defines, edit_lines, env_map, rewrite,
+    scalar_text, tokenize,
 };
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
@@ -85,6 +85,19 @@ pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
     }
 }
 
+/// What the fix does to each command.
+struct Plan {
+    /// IMAGE_TAG ends up as latest (so `$IMAGE_TAG` pushes are mutable).
+    latest_var: Option<&'static str>,
+    /// Replacement for the assignment that makes IMAGE_TAG latest.
+    define: Vec<String>,
+    /// Repositories whose `$IMAGE_TAG` push gets an extra `latest` push (IMAGE_TAG was plainly
+    /// `latest`, and latest is not pushed otherwise).
+    keep_latest: Vec<String>,
+    /// Whether literal `:latest` pushes get a commit tag pushed before them.
+    tag_literal: bool,
+}
+
 /// Where `IMAGE_TAG` is set to latest, if it is.
 enum LatestDef {
     Variable,
@@ -117,10 +130,12 @@ impl super::Rule for Rule {
             };
             let defined = var_value.is_some() || !cmd_values.is_empty();
             let latest_var = (!matches!(def, LatestDef::None)).then_some(TAG_VAR);
+            let all_lines: Vec<&str> = cmds.iter().flat_map(|c| c.lines()).collect();
             let pushes: Vec<(usize, String)> = cmds
                 .iter()
                 .enumerate()
                 .flat_map(|(i, c)| c.lines().flat_map(pushed).map(move |r| (i, r)))
+                .filter(|(_, r)| !untagged_but_tagged_elsewhere(r, &all_lines))
                 .collect();
             if pushes.is_empty()
                 || pushes
@@ -129,17 +144,62 @@ impl super::Rule for Rule {
             {
                 continue;
             }
+            let var_pushes: Vec<String> = pushes
+                .iter()
+                .filter_map(|(_, r)| match tag_of(r, latest_var) {
+                    Tag::LatestVar(repo) => Some(repo),
+                    _ => None,
+                })
+                .collect();
+            let var_pushes_empty = var_pushes.is_empty();
+            let literal: Vec<String> = pushes
+                .iter()
+                .filter_map(|(_, r)| match tag_of(r, latest_var) {
+                    Tag::Latest(repo) => Some(repo),
+                    _ => None,
+                })
+                .collect();
+            let plain_latest = cmd_values
+                .iter()
+                .copied()
+                .chain(var_value.as_deref())
+                .any(|v| v.trim_matches(['"', '\'']) == "latest");
+            // `${X:=latest}` with X set by the buildspec: only the fallback is wrong.
+            let fallback_of = cmd_values.iter().find_map(|v| {
+                let inner = v.strip_prefix("${")?.strip_suffix("latest}")?;
+                let name = inner.strip_suffix(":=").or(inner.strip_suffix(":-"))?;
+                defines(bs, root, name).then(|| name.to_string())
+            });
+            let define = match fallback_of {
+                Some(x) => vec![format!("{TAG_VAR}=${{{x}:-build-$CODEBUILD_BUILD_NUMBER}}")],
+                None => DEFINE.iter().map(|s| s.to_string()).collect(),
+            };
+            let plan = Plan {
+                latest_var,
+                define,
+                keep_latest: if plain_latest {
+                    var_pushes.into_iter().filter(|r| !literal.contains(r)).collect()
+                } else {
+                    Vec::new()
+                },
+                tag_literal: latest_var.is_none() || var_pushes_empty,
+            };
             let mut ops = Vec::new();
             let mut inserted: Vec<(Path, usize)> = Vec::new();
             for cmd in cmds.iter().rev() {
-                cmd_ops(cmd, latest_var, &mut ops, &mut inserted);
+                cmd_ops(cmd, &plan, &mut ops, &mut inserted);
             }
             let needs_definition = matches!(def, LatestDef::Variable) || !defined;
             if matches!(def, LatestDef::Variable) {
                 let vars_len = env_map(bs, "variables").map_or(0, |m| m.len());
                 let path = root.key("env").key("variables");
+                let env_len = bs.get("env").and_then(Value::as_object).map_or(0, |m| m.len());
                 ops.push(Op::Remove {
-                    path: if vars_len == 1 { path } else { path.key(TAG_VAR) },
+                    path: match (vars_len, env_len) {
+                        (1, 1) => root.key("env"),
+                        (1, _) => path,
+                        _ => path.key(TAG_VAR),
+                    },
                 });
             }
             if needs_definition {
@@ -186,13 +246,14 @@ impl super::Rule for Rule {
 
 /// The edits of one command: pushes gain a commit tag, deploy files refer to it, a `latest`
 /// definition of IMAGE_TAG becomes the commit.
-fn cmd_ops(cmd: &Command<'_>, latest_var: Option<&str>, ops: &mut Vec<Op>, inserted: &mut Vec<(Path, usize)>) {
+fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec<(Path, usize)>) {
     let tagged = |repo: &str| format!("{repo}:${TAG_VAR}");
     let edit = |line: &str| -> Option<Vec<String>> {
         if assignment(line, TAG_VAR).is_some_and(is_latest) {
-            return Some(DEFINE.iter().map(|s| s.to_string()).collect());
+            return Some(plan.define.clone());
         }
-        if (line.contains("imagedefinitions.json") || line.contains("imageDetail.json"))
+        if plan.tag_literal
+            && (line.contains("imagedefinitions.json") || line.contains("imageDetail.json"))
             && line.contains(":latest")
         {
             return Some(vec![line.replace(":latest", &format!(":${TAG_VAR}"))]);
@@ -200,8 +261,8 @@ fn cmd_ops(cmd: &Command<'_>, latest_var: Option<&str>, ops: &mut Vec<Op>, inser
         let refs = pushed(line);
         let r = refs.first()?;
         let q = |s: String| if r.starts_with('"') { format!("\"{s}\"") } else { s };
-        match tag_of(r, latest_var) {
-            Tag::Latest(repo) => {
+        match tag_of(r, plan.latest_var) {
+            Tag::Latest(repo) if plan.tag_literal => {
                 let src = r.trim_matches('"').to_string();
                 Some(vec![
                     format!("docker tag {} {}", q(src), q(tagged(&repo))),
@@ -209,12 +270,12 @@ fn cmd_ops(cmd: &Command<'_>, latest_var: Option<&str>, ops: &mut Vec<Op>, inser
                     line.to_string(),
                 ])
             }
-            Tag::LatestVar(repo) => Some(vec![
+            Tag::LatestVar(repo) if plan.keep_latest.contains(&repo) => Some(vec![
                 line.to_string(),
                 format!("docker tag {} {}", q(tagged(&repo)), q(format!("{repo}:latest"))),
                 format!("docker push {}", q(format!("{repo}:latest"))),
             ]),
-            Tag::Other => None,
+            _ => None,
         }
     };
     let single_line = !cmd.text.trim().contains('\n');
@@ -252,6 +313,21 @@ fn cmd_ops(cmd: &Command<'_>, latest_var: Option<&str>, ops: &mut Vec<Op>, inser
     }) {
         ops.push(rewrite(cmd, new));
     }
+}
+
+/// `docker push R` without a tag while the buildspec tags `R:<something>`: it relies on old
+/// Docker pushing every tag, so which tag it means is unclear.
+fn untagged_but_tagged_elsewhere(reference: &str, lines: &[&str]) -> bool {
+    let r = reference.trim_matches('"');
+    let last = r.rsplit('/').next().unwrap_or(r);
+    if last.contains(':') || r.contains('@') {
+        return false;
+    }
+    let prefix = format!("{r}:");
+    lines.iter().any(|l| {
+        l.match_indices(&prefix)
+            .any(|(i, _)| !l[i + prefix.len()..].starts_with("latest"))
+    })
 }
 
 #[cfg(test)]
