@@ -7,10 +7,21 @@
 pub mod examples;
 pub mod meta;
 
+mod buildspec;
 mod log_signatures;
 pub mod secrets;
 mod support;
 
+mod as001_task_definition_placeholder;
+mod as002_load_balancer_container_mismatch;
+mod bs001_ecr_get_login_removed;
+mod bs002_docker_hub_anonymous_pulls;
+mod bs003_build_failure_still_publishes;
+mod bs004_image_detail_artifact;
+mod bs005_mutable_latest_tag;
+mod bs006_plaintext_secret_variables;
+mod bs007_commands_print_secrets;
+mod bs008_docker_login_password_argument;
 mod cp001_manual_approval_before_production;
 mod cp002_github_v1_oauth_token;
 mod cp003_codedeploy_image_placeholder;
@@ -27,6 +38,7 @@ mod td003_container_health_check_timing;
 mod td004_plaintext_secret_environment;
 mod td005_secrets_need_execution_role;
 mod x001_deploy_controller_mismatch;
+mod x002_image_definitions_names;
 
 use std::fmt;
 
@@ -194,6 +206,16 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     static RULES: OnceLock<Vec<Box<dyn Rule>>> = OnceLock::new();
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
+            Box::new(as001_task_definition_placeholder::Rule),
+            Box::new(as002_load_balancer_container_mismatch::Rule),
+            Box::new(bs001_ecr_get_login_removed::Rule),
+            Box::new(bs002_docker_hub_anonymous_pulls::Rule),
+            Box::new(bs003_build_failure_still_publishes::Rule),
+            Box::new(bs004_image_detail_artifact::Rule),
+            Box::new(bs005_mutable_latest_tag::Rule),
+            Box::new(bs006_plaintext_secret_variables::Rule),
+            Box::new(bs007_commands_print_secrets::Rule),
+            Box::new(bs008_docker_login_password_argument::Rule),
             Box::new(cp001_manual_approval_before_production::Rule),
             Box::new(cp002_github_v1_oauth_token::Rule),
             Box::new(cp003_codedeploy_image_placeholder::Rule),
@@ -210,6 +232,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(sv002_health_check_grace_period::Rule),
             Box::new(sv003_deployment_percent_ignored::Rule),
             Box::new(x001_deploy_controller_mismatch::Rule),
+            Box::new(x002_image_definitions_names::Rule),
         ];
         v.extend(log_signatures::rules());
         v.sort_by_key(|r| r.id());
