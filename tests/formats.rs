@@ -56,8 +56,7 @@ fn text_findings(stderr: &str) -> BTreeSet<String> {
             let mut parts = l.splitn(4, ' ');
             let loc = parts.next()?;
             let id = parts.next()?;
-            (loc.ends_with(':') && loc.matches(':').count() == 3)
-                .then(|| format!("{loc} {id}"))
+            (loc.ends_with(':') && loc.matches(':').count() == 3).then(|| format!("{loc} {id}"))
         })
         .collect()
 }
@@ -170,9 +169,11 @@ fn sarif_validates_and_its_fixes_rebuild_the_fixed_files() {
     let run0 = &doc["runs"][0];
     let rules = run0["tool"]["driver"]["rules"].as_array().expect("rules");
     let cp001 = rules.iter().find(|r| r["id"] == "CP001").expect("CP001");
-    assert!(cp001["help"]["markdown"]
-        .as_str()
-        .is_some_and(|m| m.contains("## Why") && m.contains("https://docs.aws.amazon.com/")));
+    assert!(
+        cp001["help"]["markdown"]
+            .as_str()
+            .is_some_and(|m| m.contains("## Why") && m.contains("https://docs.aws.amazon.com/"))
+    );
     assert!(cp001["helpUri"].is_string() && cp001["fullDescription"]["text"].is_string());
     let results = run0["results"].as_array().expect("results");
     let (_, json_out, _) = run(dir.path(), &["--format", "json", "plooral"]);
@@ -184,9 +185,11 @@ fn sarif_validates_and_its_fixes_rebuild_the_fixed_files() {
         let rule = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
         assert_eq!(rules[rule]["id"], r["ruleId"]);
         let loc = &r["locations"][0]["physicalLocation"];
-        assert!(loc["artifactLocation"]["uri"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("plooral/")));
+        assert!(
+            loc["artifactLocation"]["uri"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("plooral/"))
+        );
         assert!(loc["region"]["startLine"].as_u64().is_some_and(|l| l >= 1));
     }
 
@@ -251,7 +254,9 @@ fn markdown_has_every_fix_follow_up_and_the_marker() {
     for id in &fixed {
         assert!(md.contains(&format!("\n### {id}: ")), "section {id}\n{md}");
     }
-    assert!(md.contains("https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals.html"));
+    assert!(
+        md.contains("https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals.html")
+    );
     let follow_ups: Vec<&str> = findings
         .iter()
         .flat_map(|f| f["follow_ups"].as_array().into_iter().flatten())
