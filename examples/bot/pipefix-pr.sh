@@ -47,6 +47,7 @@ fi
 if [ -z "$base" ]; then
     base=$(git rev-parse --abbrev-ref HEAD)
 fi
+[ "$base" != "HEAD" ] || die "detached HEAD: set PIPEFIX_BASE to the branch to fix"
 [ "$base" != "$branch" ] || die "the base branch cannot be the bot's branch ($branch)"
 
 body=${PIPEFIX_BODY_FILE:-}
