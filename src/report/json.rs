@@ -100,6 +100,7 @@ fn summary(report: &RunReport) -> Value {
         "unsafe": count("unsafe"),
         "manual": count("manual"),
         "fix_failed": count("fix-failed"),
+        "addressed": count("addressed"),
         "files": report.files().count(),
         "files_changed": report.files().filter(|f| f.diff.is_some()).count(),
         "errors": report.all_errors().count() + report.bugs().count(),

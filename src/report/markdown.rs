@@ -100,9 +100,31 @@ pub fn render(report: &RunReport, mask: &Mask) -> String {
         }
         let _ = writeln!(s);
     }
+    let addressed: Vec<_> = report
+        .findings()
+        .filter(|f| f.status == Status::Addressed)
+        .collect();
+    if !addressed.is_empty() {
+        let _ = writeln!(
+            s,
+            "### Log findings these fixes address\n\n\
+             The logs show past failures that the fixed configuration no longer causes.\n"
+        );
+        for f in addressed {
+            let _ = writeln!(
+                s,
+                "- `{}:{}` **{}** {}",
+                f.path,
+                f.line,
+                f.rule,
+                escape(&f.message)
+            );
+        }
+        let _ = writeln!(s);
+    }
     let manual: Vec<_> = report
         .findings()
-        .filter(|f| f.status != Status::Fixed)
+        .filter(|f| f.status != Status::Fixed && f.status != Status::Addressed)
         .collect();
     if !manual.is_empty() {
         let _ = writeln!(s, "### Findings that need a person\n");

@@ -71,6 +71,7 @@ pub fn status_name(status: &Status, applied: bool) -> &'static str {
         Status::NeedsUnsafe => "unsafe",
         Status::Manual => "manual",
         Status::FixFailed(_) => "fix-failed",
+        Status::Addressed => "addressed",
     }
 }
 

@@ -125,6 +125,7 @@ fn result(f: &FindingReport, report: &RunReport, mask: &Mask, all: &[Meta]) -> V
     let m = index.and_then(|i| all.get(i));
     let level = match &f.status {
         Status::FixFailed(_) => "error",
+        Status::Addressed => "note",
         _ => m.map_or("warning", |m| level_of(m.safety, m.signature.is_some())),
     };
     let mut text = f.message.clone();
