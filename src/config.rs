@@ -250,7 +250,11 @@ impl Config {
                     })?;
                     for (id, params) in table.iter() {
                         let m = meta::get(id).ok_or_else(|| {
-                            err(params, format!("unknown fix id {id:?} in [rules]"))
+                            let message = format!("unknown fix id {id:?} in [rules]");
+                            match table.get_key_value(id) {
+                                Some((k, _)) if k.span().is_some() => key_err(k, message),
+                                _ => err(params, message),
+                            }
                         })?;
                         let ptable = params
                             .as_table_like()

@@ -200,7 +200,13 @@ fn process_unit(
             original: fr.fixed.as_ref().map(|_| fr.original.clone()),
             fixed: fr.fixed.clone(),
             written,
+            sha256: crate::report::sha256_hex(fr.original.as_bytes()),
         });
+        // Defence in depth: values that look like secrets are masked in every output even
+        // when no fix reported them.
+        report
+            .secrets
+            .extend(crate::report::mask::sweep(&fr.original));
     }
     for r in result.findings {
         let file = &result.unit.files[r.finding.file];
