@@ -32,7 +32,11 @@ fn containers(cx: &Context<'_>) -> Option<Vec<(String, Vec<u64>)>> {
                 let ports = c
                     .get("portMappings")
                     .and_then(Value::as_array)
-                    .map(|pm| pm.iter().filter_map(|m| port_of(m.get("containerPort"))).collect())
+                    .map(|pm| {
+                        pm.iter()
+                            .filter_map(|m| port_of(m.get("containerPort")))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 Some((name, ports))
             })
@@ -70,7 +74,10 @@ impl super::Rule for Rule {
                     continue;
                 };
                 let lbi_path = props_path.key("LoadBalancerInfo");
-                let name = lbi.get("ContainerName").and_then(Value::as_str).map(str::trim);
+                let name = lbi
+                    .get("ContainerName")
+                    .and_then(Value::as_str)
+                    .map(str::trim);
                 let port = port_of(lbi.get("ContainerPort"));
                 let quoted = matches!(lbi.get("ContainerPort"), Some(Value::String(_)));
                 let current = format!(
@@ -80,7 +87,9 @@ impl super::Rule for Rule {
                 );
                 // What it must be, and why; None when the files do not tell.
                 let expected: Result<Option<(String, u64, &str)>, String> = match &service {
-                    Some((n, p)) if has(n, *p) => Ok(Some((n.clone(), *p, "the ECS service's load balancer"))),
+                    Some((n, p)) if has(n, *p) => {
+                        Ok(Some((n.clone(), *p, "the ECS service's load balancer")))
+                    }
                     Some((n, p)) => Err(format!(
                         "the ECS service's load balancer uses {n}:{p}, which the task definition does not have"
                     )),
@@ -90,16 +99,21 @@ impl super::Rule for Rule {
                             let with_ports: Vec<&(String, Vec<u64>)> =
                                 cs.iter().filter(|(_, p)| !p.is_empty()).collect();
                             match with_ports.as_slice() {
-                                [(n, ports)] if ports.len() == 1 => {
-                                    Ok(Some((n.clone(), ports[0], "the task definition's only container port")))
-                                }
+                                [(n, ports)] if ports.len() == 1 => Ok(Some((
+                                    n.clone(),
+                                    ports[0],
+                                    "the task definition's only container port",
+                                ))),
                                 _ => Err(format!(
                                     "the task definition offers {}",
                                     with_ports
                                         .iter()
                                         .map(|(n, p)| format!(
                                             "{n}:{}",
-                                            p.iter().map(u64::to_string).collect::<Vec<_>>().join("/")
+                                            p.iter()
+                                                .map(u64::to_string)
+                                                .collect::<Vec<_>>()
+                                                .join("/")
                                         ))
                                         .collect::<Vec<_>>()
                                         .join(", ")

@@ -176,7 +176,8 @@ mod tests {
         assert!(!mentions_get_login(
             "aws ecr get-login-password | docker login"
         ));
-        let l = parse("aws ecr get-login --registry-ids 111111111111 222222222222 --region eu-west-1");
+        let l =
+            parse("aws ecr get-login --registry-ids 111111111111 222222222222 --region eu-west-1");
         assert_eq!(l.region, "eu-west-1");
         assert_eq!(
             l.registries,
@@ -185,7 +186,9 @@ mod tests {
                 "222222222222.dkr.ecr.eu-west-1.amazonaws.com"
             ]
         );
-        let re = OLD_LOGIN.as_ref().map(|r| r.is_match("aws ecr get-login --no-include-email | sh"));
+        let re = OLD_LOGIN
+            .as_ref()
+            .map(|r| r.is_match("aws ecr get-login --no-include-email | sh"));
         assert_eq!(re, Some(true));
     }
 }

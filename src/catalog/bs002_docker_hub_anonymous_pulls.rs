@@ -70,7 +70,12 @@ fn classify(reference: &str) -> Option<Image> {
         return None;
     }
     let mut parts: Vec<&str> = repo.split('/').collect();
-    if parts.len() > 1 && matches!(parts[0], "docker.io" | "index.docker.io" | "registry-1.docker.io") {
+    if parts.len() > 1
+        && matches!(
+            parts[0],
+            "docker.io" | "index.docker.io" | "registry-1.docker.io"
+        )
+    {
         parts.remove(0);
     } else if parts.len() > 1
         && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
@@ -229,7 +234,10 @@ mod tests {
 
     fn images(line: &str) -> Vec<String> {
         let toks = tokenize(line).unwrap_or_default();
-        image_words(&toks).iter().map(|t| t.raw.to_string()).collect()
+        image_words(&toks)
+            .iter()
+            .map(|t| t.raw.to_string())
+            .collect()
     }
 
     #[test]
@@ -239,10 +247,15 @@ mod tests {
             ["postgres:15"]
         );
         assert_eq!(
-            images("docker run --rm -it --network host -v \"$PWD\":/app node:18-alpine sh -c \"npm ci\""),
+            images(
+                "docker run --rm -it --network host -v \"$PWD\":/app node:18-alpine sh -c \"npm ci\""
+            ),
             ["node:18-alpine"]
         );
-        assert_eq!(images("docker pull --platform linux/amd64 redis"), ["redis"]);
+        assert_eq!(
+            images("docker pull --platform linux/amd64 redis"),
+            ["redis"]
+        );
         assert_eq!(images("docker build -t node:18 ."), Vec::<String>::new());
     }
 
@@ -261,7 +274,10 @@ mod tests {
             Some(Image::Namespaced("hadolint/hadolint".into()))
         );
         assert_eq!(classify("public.ecr.aws/docker/library/node:18"), None);
-        assert_eq!(classify("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"), None);
+        assert_eq!(
+            classify("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"),
+            None
+        );
         assert_eq!(classify("$IMAGE"), None);
         assert_eq!(classify("localhost:5000/app"), None);
     }

@@ -13,7 +13,9 @@ pub struct Rule;
 
 /// What in post_build publishes: a push or a deploy artifact.
 fn publishes(line: &str) -> Option<&'static str> {
-    if line.contains("docker push") || line.contains("docker buildx build") && line.contains("--push") {
+    if line.contains("docker push")
+        || line.contains("docker buildx build") && line.contains("--push")
+    {
         Some("pushes the image")
     } else if line.contains("imageDetail.json") || line.contains("imagedefinitions.json") {
         Some("writes the deploy artifact")
@@ -39,14 +41,13 @@ impl super::Rule for Rule {
             let cmds = commands(bs, root);
             let post: Vec<_> = cmds.iter().filter(|c| c.phase == "post_build").collect();
             // A post_build that checks the outcome itself is fine.
-            if post.iter().any(|c| c.text.contains("CODEBUILD_BUILD_SUCCEEDING")) {
+            if post
+                .iter()
+                .any(|c| c.text.contains("CODEBUILD_BUILD_SUCCEEDING"))
+            {
                 continue;
             }
-            let Some(what) = post
-                .iter()
-                .flat_map(|c| c.lines())
-                .find_map(publishes)
-            else {
+            let Some(what) = post.iter().flat_map(|c| c.lines()).find_map(publishes) else {
                 continue;
             };
             let build_path = root.key("phases").key("build");

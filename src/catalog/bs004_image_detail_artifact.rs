@@ -23,13 +23,21 @@ fn template_paths(unit: &Unit) -> (String, String) {
     let mut ap = "appspec.yaml".to_string();
     for (_, f) in unit.of_kind(Kind::CodePipeline) {
         for a in pipeline_actions(f.value()) {
-            if a.pointer("/actionTypeId/provider").and_then(Value::as_str) != Some("CodeDeployToECS") {
+            if a.pointer("/actionTypeId/provider").and_then(Value::as_str)
+                != Some("CodeDeployToECS")
+            {
                 continue;
             }
-            if let Some(p) = a.pointer("/configuration/TaskDefinitionTemplatePath").and_then(Value::as_str) {
+            if let Some(p) = a
+                .pointer("/configuration/TaskDefinitionTemplatePath")
+                .and_then(Value::as_str)
+            {
                 td = p.to_string();
             }
-            if let Some(p) = a.pointer("/configuration/AppSpecTemplatePath").and_then(Value::as_str) {
+            if let Some(p) = a
+                .pointer("/configuration/AppSpecTemplatePath")
+                .and_then(Value::as_str)
+            {
                 ap = p.to_string();
             }
             return (td, ap);
@@ -121,7 +129,10 @@ impl super::Rule for Rule {
             let artifacts = bs.get("artifacts");
             let discard = artifacts
                 .and_then(|a| a.get("discard-paths"))
-                .is_some_and(|v| matches!(v, Value::Bool(true)) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("yes")));
+                .is_some_and(|v| {
+                    matches!(v, Value::Bool(true))
+                        || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("yes"))
+                });
             let files: Vec<&str> = match artifacts.and_then(|a| a.get("files")) {
                 Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
                 Some(Value::String(s)) => vec![s.as_str()],
@@ -183,7 +194,11 @@ impl super::Rule for Rule {
                     missing.join(", ")
                 ))
             } else {
-                f.with_fix("ship imageDetail.json, the task definition and the AppSpec", Safety::Safe, ops)
+                f.with_fix(
+                    "ship imageDetail.json, the task definition and the AppSpec",
+                    Safety::Safe,
+                    ops,
+                )
             });
         }
     }
@@ -222,7 +237,11 @@ impl Rule {
         let immutable: Vec<&(usize, String)> = pushes.iter().filter(|(_, r)| !mutable(r)).collect();
         let mut repos: Vec<String> = immutable
             .iter()
-            .map(|(_, r)| r.trim_matches('"').rsplit_once(':').map_or(r.clone(), |(a, _)| a.to_string()))
+            .map(|(_, r)| {
+                r.trim_matches('"')
+                    .rsplit_once(':')
+                    .map_or(r.clone(), |(a, _)| a.to_string())
+            })
             .collect();
         repos.dedup();
         let wrong = if writes_defs {
@@ -239,7 +258,9 @@ impl Rule {
             cx.id(),
             file,
             location,
-            format!("the build does not write {IMAGE_DETAIL}, which the CodeDeployToECS action needs{wrong}"),
+            format!(
+                "the build does not write {IMAGE_DETAIL}, which the CodeDeployToECS action needs{wrong}"
+            ),
         );
         let (Some((_, image)), Some(i), 1) = (immutable.last(), anchor, repos.len()) else {
             out.push(f.follow_up(if pushes.is_empty() {

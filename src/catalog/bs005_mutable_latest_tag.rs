@@ -50,14 +50,14 @@ pub fn pushed(line: &str) -> Vec<String> {
     };
     let mut out = Vec::new();
     for (i, w) in toks.windows(2).enumerate() {
-        if w[0].raw == "docker" && w[1].raw == "push" {
-            if let Some(t) = toks[i + 2..]
+        if w[0].raw == "docker"
+            && w[1].raw == "push"
+            && let Some(t) = toks[i + 2..]
                 .iter()
                 .take_while(|t| t.kind == TokKind::Word)
                 .find(|t| !t.raw.starts_with('-'))
-            {
-                out.push(t.raw.to_string());
-            }
+        {
+            out.push(t.raw.to_string());
         }
     }
     out
@@ -75,7 +75,8 @@ pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
             let (repo, tag) = (&r[..i], &r[i + 1..]);
             if tag == "latest" {
                 Tag::Latest(repo.to_string())
-            } else if latest_var.is_some_and(|v| tag == format!("${v}") || tag == format!("${{{v}}}"))
+            } else if latest_var
+                .is_some_and(|v| tag == format!("${v}") || tag == format!("${{{v}}}"))
             {
                 Tag::LatestVar(repo.to_string())
             } else {
@@ -178,7 +179,10 @@ impl super::Rule for Rule {
                 latest_var,
                 define,
                 keep_latest: if plain_latest {
-                    var_pushes.into_iter().filter(|r| !literal.contains(r)).collect()
+                    var_pushes
+                        .into_iter()
+                        .filter(|r| !literal.contains(r))
+                        .collect()
                 } else {
                     Vec::new()
                 },
@@ -193,7 +197,10 @@ impl super::Rule for Rule {
             if matches!(def, LatestDef::Variable) {
                 let vars_len = env_map(bs, "variables").map_or(0, |m| m.len());
                 let path = root.key("env").key("variables");
-                let env_len = bs.get("env").and_then(Value::as_object).map_or(0, |m| m.len());
+                let env_len = bs
+                    .get("env")
+                    .and_then(Value::as_object)
+                    .map_or(0, |m| m.len());
                 ops.push(Op::Remove {
                     path: match (vars_len, env_len) {
                         (1, 1) => root.key("env"),
@@ -203,12 +210,20 @@ impl super::Rule for Rule {
                 });
             }
             if needs_definition {
-                let pre = bs.pointer("/phases/pre_build/commands").and_then(Value::as_array);
-                let build = bs.pointer("/phases/build/commands").and_then(Value::as_array);
+                let pre = bs
+                    .pointer("/phases/pre_build/commands")
+                    .and_then(Value::as_array);
+                let build = bs
+                    .pointer("/phases/build/commands")
+                    .and_then(Value::as_array);
                 let (list, index) = match (pre, build) {
                     (Some(p), _) => {
                         let list = root.key("phases").key("pre_build").key("commands");
-                        let extra = inserted.iter().filter(|(l, _)| *l == list).map(|(_, n)| n).sum::<usize>();
+                        let extra = inserted
+                            .iter()
+                            .filter(|(l, _)| *l == list)
+                            .map(|(_, n)| n)
+                            .sum::<usize>();
                         (list, p.len() + extra)
                     }
                     (None, Some(_)) => (root.key("phases").key("build").key("commands"), 0),
@@ -260,7 +275,13 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
         }
         let refs = pushed(line);
         let r = refs.first()?;
-        let q = |s: String| if r.starts_with('"') { format!("\"{s}\"") } else { s };
+        let q = |s: String| {
+            if r.starts_with('"') {
+                format!("\"{s}\"")
+            } else {
+                s
+            }
+        };
         match tag_of(r, plan.latest_var) {
             Tag::Latest(repo) if plan.tag_literal => {
                 let src = r.trim_matches('"').to_string();
@@ -272,7 +293,11 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
             }
             Tag::LatestVar(repo) if plan.keep_latest.contains(&repo) => Some(vec![
                 line.to_string(),
-                format!("docker tag {} {}", q(tagged(&repo)), q(format!("{repo}:latest"))),
+                format!(
+                    "docker tag {} {}",
+                    q(tagged(&repo)),
+                    q(format!("{repo}:latest"))
+                ),
                 format!("docker push {}", q(format!("{repo}:latest"))),
             ]),
             _ => None,
@@ -286,7 +311,11 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
         // Keep the item where the original line is; add the others around it.
         let keep = lines.iter().position(|l| l == cmd.text.trim());
         let (main, before, after): (String, Vec<String>, Vec<String>) = match keep {
-            Some(k) => (lines[k].clone(), lines[..k].to_vec(), lines[k + 1..].to_vec()),
+            Some(k) => (
+                lines[k].clone(),
+                lines[..k].to_vec(),
+                lines[k + 1..].to_vec(),
+            ),
             None => (lines[0].clone(), Vec::new(), lines[1..].to_vec()),
         };
         if main != cmd.text.trim() {
@@ -336,13 +365,27 @@ mod tests {
 
     #[test]
     fn tags() {
-        assert_eq!(tag_of("$REPOSITORY_URI:latest", None), Tag::Latest("$REPOSITORY_URI".into()));
-        assert_eq!(tag_of("$REPOSITORY_URI", None), Tag::Latest("$REPOSITORY_URI".into()));
-        assert_eq!(tag_of("host:5000/app", None), Tag::Latest("host:5000/app".into()));
+        assert_eq!(
+            tag_of("$REPOSITORY_URI:latest", None),
+            Tag::Latest("$REPOSITORY_URI".into())
+        );
+        assert_eq!(
+            tag_of("$REPOSITORY_URI", None),
+            Tag::Latest("$REPOSITORY_URI".into())
+        );
+        assert_eq!(
+            tag_of("host:5000/app", None),
+            Tag::Latest("host:5000/app".into())
+        );
         assert_eq!(tag_of("$R:$IMAGE_TAG", None), Tag::Other);
-        assert_eq!(tag_of("$R:$IMAGE_TAG", Some("IMAGE_TAG")), Tag::LatestVar("$R".into()));
+        assert_eq!(
+            tag_of("$R:$IMAGE_TAG", Some("IMAGE_TAG")),
+            Tag::LatestVar("$R".into())
+        );
         assert!(is_latest("${COMMIT_HASH:=latest}"));
-        assert!(!is_latest("$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"));
+        assert!(!is_latest(
+            "$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
+        ));
         assert_eq!(pushed("docker push $R:latest && echo ok"), ["$R:latest"]);
     }
 }

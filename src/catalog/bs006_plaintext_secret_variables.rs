@@ -23,7 +23,9 @@ fn project_name(cx: &Context<'_>) -> String {
         a.pointer("/actionTypeId/provider").and_then(Value::as_str) == Some("CodeBuild")
     });
     if let (Some(a), None) = (builds.next(), builds.next())
-        && let Some(n) = a.pointer("/configuration/ProjectName").and_then(Value::as_str)
+        && let Some(n) = a
+            .pointer("/configuration/ProjectName")
+            .and_then(Value::as_str)
     {
         return n.to_string();
     }
@@ -34,7 +36,9 @@ fn project_name(cx: &Context<'_>) -> String {
 }
 
 fn fill(template: &str, project: &str, name: &str) -> String {
-    template.replace("{project}", project).replace("{name}", name)
+    template
+        .replace("{project}", project)
+        .replace("{name}", name)
 }
 
 impl super::Rule for Rule {

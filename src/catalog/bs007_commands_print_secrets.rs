@@ -21,8 +21,10 @@ pub struct Rule;
 
 /// Commands that dump every variable.
 static DUMP: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^(?:printenv|env|export -p|set|declare -p|declare -x)(?:\s*\|\s*(?:sort|cat|less))?$")
-        .ok()
+    Regex::new(
+        r"^(?:printenv|env|export -p|set|declare -p|declare -x)(?:\s*\|\s*(?:sort|cat|less))?$",
+    )
+    .ok()
 });
 
 /// `set -x`, `set -ex`, `set -o xtrace`.
@@ -83,11 +85,7 @@ fn leak(line: &str, secrets: &Secrets) -> Option<Leak> {
         vars,
     };
     if DUMP.as_ref().is_some_and(|r| r.is_match(&norm)) {
-        return Some(mk(
-            "prints every variable".into(),
-            LineEdit::Remove,
-            None,
-        ));
+        return Some(mk("prints every variable".into(), LineEdit::Remove, None));
     }
     if let Some(c) = XTRACE.as_ref().and_then(|r| r.captures(&norm)) {
         let rest = format!(

@@ -22,7 +22,10 @@ impl Command<'_> {
 
     /// The shell lines of the item (one for a plain command, several for a `|` block).
     pub fn lines(&self) -> impl Iterator<Item = &str> {
-        self.text.split('\n').map(str::trim).filter(|l| !l.is_empty())
+        self.text
+            .split('\n')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
     }
 }
 
@@ -282,13 +285,6 @@ pub fn tokenize(line: &str) -> Option<Vec<Tok<'_>>> {
     Some(toks)
 }
 
-/// The simple commands of a line (tokens between separators).
-pub fn simple_commands<'t, 'l>(toks: &'t [Tok<'l>]) -> Vec<&'t [Tok<'l>]> {
-    toks.split(|t| t.kind == TokKind::Sep)
-        .filter(|c| !c.is_empty())
-        .collect()
-}
-
 /// Variables a word refers to (`$X`, `${X}`, `${X:-…}`).
 pub fn referenced_vars(s: &str) -> Vec<String> {
     let b = s.as_bytes();
@@ -331,7 +327,13 @@ mod tests {
     fn tokens_keep_quotes_and_substitutions() {
         assert_eq!(
             words(r#"echo "a b" $(aws ecr get-login --region x) | sh"#),
-            ["echo", "\"a b\"", "$(aws ecr get-login --region x)", "|", "sh"]
+            [
+                "echo",
+                "\"a b\"",
+                "$(aws ecr get-login --region x)",
+                "|",
+                "sh"
+            ]
         );
         assert_eq!(
             words("printf '%s' x > f.json 2>&1"),

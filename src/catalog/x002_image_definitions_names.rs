@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::model::Kind;
 use crate::workspace::DeployPath;
 
-use super::buildspec::{TokKind, referenced_vars, tokenize, variable_value};
 use super::buildspec::commands;
+use super::buildspec::{TokKind, referenced_vars, tokenize, variable_value};
 use super::support::docs_of;
 use super::{Context, Finding};
 
@@ -148,6 +148,12 @@ mod tests {
             ),
             ["web"]
         );
-        assert!(names(r#"printf '[{"name":"%s"}]' $UNKNOWN > imagedefinitions.json"#, &resolve).is_empty());
+        assert!(
+            names(
+                r#"printf '[{"name":"%s"}]' $UNKNOWN > imagedefinitions.json"#,
+                &resolve
+            )
+            .is_empty()
+        );
     }
 }
