@@ -37,6 +37,8 @@ mod td002_unpinned_images;
 mod td003_container_health_check_timing;
 mod td004_plaintext_secret_environment;
 mod td005_secrets_need_execution_role;
+mod tg001_target_group_health_check_timing;
+mod tg002_deregistration_delay;
 mod x001_deploy_controller_mismatch;
 mod x002_image_definitions_names;
 
@@ -224,6 +226,8 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(td003_container_health_check_timing::Rule),
             Box::new(td004_plaintext_secret_environment::Rule),
             Box::new(td005_secrets_need_execution_role::Rule),
+            Box::new(tg001_target_group_health_check_timing::Rule),
+            Box::new(tg002_deregistration_delay::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
             Box::new(dg002_rollback_alarms_missing::Rule),
             Box::new(dg003_all_at_once_traffic_shift::Rule),
