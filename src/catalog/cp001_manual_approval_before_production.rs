@@ -119,9 +119,10 @@ fn names_word(text: &str, pattern: &Regex) -> bool {
     };
     let cuts = word_boundaries(text);
     cuts.iter().enumerate().any(|(i, &start)| {
-        cuts[i + 1..]
-            .iter()
-            .any(|&end| text.get(start..end).is_some_and(|part| whole.is_match(part)))
+        cuts[i + 1..].iter().any(|&end| {
+            text.get(start..end)
+                .is_some_and(|part| whole.is_match(part))
+        })
     })
 }
 
@@ -289,7 +290,13 @@ mod tests {
         ] {
             assert!(names_word(yes, &re), "{yes}");
         }
-        for no in ["products-api", "Delivery", "reproduce", "ProductCatalog", "olive"] {
+        for no in [
+            "products-api",
+            "Delivery",
+            "reproduce",
+            "ProductCatalog",
+            "olive",
+        ] {
             assert!(!names_word(no, &re), "{no}");
         }
         // A staging stage of an application whose name merely starts with "prod".
