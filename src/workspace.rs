@@ -141,17 +141,12 @@ impl Facts {
         let arn_re = Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):(\d{12}):")
             .expect("static regex");
         let iam_re = Regex::new(r"\barn:aws[a-z-]*:iam::(\d{12}):").expect("static regex");
-        let mut registry = None;
+        // ARNs name the unit's own resources, so they decide the region and account first; an
+        // ECR registry host may be another account's (App Mesh's Envoy, a shared-services
+        // account) and only counts when it is the unit's account, or when nothing else tells.
         let mut region = None;
         let mut account = None;
         for t in &texts {
-            if registry.is_none()
-                && let Some(c) = registry_re.captures(t)
-            {
-                registry = Some(c[0].to_string());
-                account.get_or_insert_with(|| c[1].to_string());
-                region.get_or_insert_with(|| c[2].to_string());
-            }
             if (region.is_none() || account.is_none())
                 && let Some(c) = arn_re.captures(t)
             {
@@ -167,6 +162,19 @@ impl Facts {
         }
         if region.is_none() {
             region = awslogs_region(unit);
+        }
+        let registries: Vec<(String, String, String)> = texts
+            .iter()
+            .filter_map(|t| registry_re.captures(t))
+            .map(|c| (c[0].to_string(), c[1].to_string(), c[2].to_string()))
+            .collect();
+        let own = registries
+            .iter()
+            .find(|(_, acct, _)| account.as_deref().is_none_or(|a| a == acct));
+        let registry = own.map(|(host, _, _)| host.clone());
+        if let Some((_, acct, reg)) = own {
+            account.get_or_insert_with(|| acct.clone());
+            region.get_or_insert_with(|| reg.clone());
         }
         let mut digests = BTreeMap::new();
         let mut built_repositories = BTreeSet::new();
@@ -511,6 +519,35 @@ mod tests {
         let facts = Facts::gather(&unit, &Config::default());
         assert_eq!(facts.account.as_deref(), Some("111122223333"));
         assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn a_sidecar_from_another_accounts_registry_does_not_set_the_region() {
+        use crate::document::{Format, Limits};
+        // App Mesh's Envoy image lives in an AWS-owned account in us-west-2; the task itself
+        // runs in eu-west-1 in account 111122223333.
+        let text = r#"{"family": "f", "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "containerDefinitions": [
+            {"name": "envoy", "image": "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1"},
+            {"name": "app", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:1"}]}"#;
+        let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
+        let unit = Unit {
+            files: vec![File {
+                path: PathBuf::from("taskdef.json"),
+                kind: Kind::TaskDef,
+                body: Body::Doc {
+                    doc,
+                    root: Path::root(),
+                },
+            }],
+        };
+        let facts = Facts::gather(&unit, &Config::default());
+        assert_eq!(facts.account.as_deref(), Some("111122223333"));
+        assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            facts.registry.as_deref(),
+            Some("111122223333.dkr.ecr.eu-west-1.amazonaws.com")
+        );
     }
 
     fn facts_with(designated: &[(&str, &'static str)], built: &[&str]) -> Facts {
