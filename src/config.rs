@@ -280,6 +280,16 @@ impl Config {
                                     ),
                                 ));
                             }
+                            // Patterns are compiled here so that a typo names its line
+                            // instead of silently falling back to the default.
+                            if name.ends_with("_pattern")
+                                && let Some(Err(e)) = v.as_str().map(regex::Regex::new)
+                            {
+                                return Err(err(
+                                    value,
+                                    format!("{id}.{name} is not a valid regex: {e}"),
+                                ));
+                            }
                             c.set_param(id, name, v);
                         }
                     }
@@ -356,6 +366,13 @@ mod tests {
             (e.line, e.message.as_str()),
             (3, "unknown key `bogus` in pipefix.toml")
         );
+    }
+
+    #[test]
+    fn pattern_parameters_must_compile() {
+        let e = Config::parse("[rules.CP001]\nproduction_pattern = \"(prod\"\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("not a valid regex"), "{}", e.message);
     }
 
     #[test]

@@ -138,8 +138,9 @@ impl Facts {
         }
         let registry_re = Regex::new(r"\b(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b")
             .expect("static regex");
-        let arn_re = Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):(\d{12}):")
-            .expect("static regex");
+        let arn_re =
+            Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):")
+                .expect("static regex");
         let iam_re = Regex::new(r"\barn:aws[a-z-]*:iam::(\d{12}):").expect("static regex");
         // ARNs name the unit's own resources, so they decide the region and account first; an
         // ECR registry host may be another account's (App Mesh's Envoy, a shared-services

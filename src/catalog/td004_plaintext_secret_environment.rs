@@ -202,7 +202,10 @@ impl super::Rule for Rule {
                                 .map(|a| format!("{a}-??????"))
                                 .collect::<Vec<_>>()
                                 .join(", ")
-                        ));
+                        ))
+                        .follow_up(
+                            "The valueFrom ARNs are written without the 6-character suffix Secrets Manager adds at creation (it cannot be known before); the ECS API documents the full ARN, so replace each valueFrom with the ARN create-secret prints",
+                        );
                 }
                 out.push(finding.with_fix(
                     format!("move {} to secrets (Secrets Manager)", names.join(", ")),
