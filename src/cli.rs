@@ -1,7 +1,7 @@
 //! The command line: clap definitions and what each command prints.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -75,6 +75,31 @@ pub enum Command {
     },
     /// Print the documentation of one fix, with its before/after example.
     Explain { id: String },
+    /// Write a commented starting pipefix.toml (never overwrites one).
+    Init {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE", default_value = "pipefix.toml")]
+        config: PathBuf,
+    },
+    /// Skip a fix below some paths: adds `GLOB = [ID]` to [per-path-ignores] in pipefix.toml,
+    /// keeping its comments and layout.
+    Ignore {
+        /// A fix id or prefix.
+        id: String,
+        /// A glob, relative to the configuration file's folder (e.g. `legacy/**`).
+        #[arg(long, value_name = "GLOB")]
+        path: String,
+        /// The file to edit (default: the nearest pipefix.toml, else ./pipefix.toml).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -83,6 +108,12 @@ pub enum OutputFormat {
     Text,
     /// An exact patch for `git apply` (the only output that may contain secret values).
     Patch,
+    /// One JSON document: findings, files and their diffs, errors, counts.
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// A pull request body, with a hidden marker for bots.
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -116,6 +147,23 @@ pub fn main() -> i32 {
     match &cli.command {
         Some(Command::Rules { format }) => return rules(*format),
         Some(Command::Explain { id }) => return explain(id),
+        Some(Command::Init { config }) => return init(config),
+        Some(Command::Ignore { id, path, config }) => return ignore(id, path, config.as_deref()),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "pipefix", &mut io::stdout());
+            return 0;
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            return match clap_mangen::Man::new(cmd).render(&mut io::stdout()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    2
+                }
+            };
+        }
         None => {}
     }
     let paths = if cli.paths.is_empty() {
@@ -139,8 +187,8 @@ pub fn main() -> i32 {
         config: cli.config.clone(),
         max_file_size: cli.max_file_size,
         jobs: cli.jobs,
-        // Text and patch output need only the diffs.
-        keep_texts: false,
+        // Text and patch output need only the diffs (SARIF's fixes need the texts).
+        keep_texts: !matches!(cli.format, OutputFormat::Text | OutputFormat::Patch),
         ..RunOptions::default()
     };
     for id in opts.select.iter().chain(opts.ignore.iter()) {
@@ -178,6 +226,13 @@ pub fn main() -> i32 {
             }
             r
         }
+        OutputFormat::Json => write_json(&crate::report::json::document(&report, &mask), &mut out),
+        OutputFormat::Sarif => {
+            write_json(&crate::report::sarif::document(&report, &mask), &mut out)
+        }
+        OutputFormat::Markdown => {
+            out.write_all(crate::report::markdown::render(&report, &mask).as_bytes())
+        }
     };
     let _ = out.flush();
     let _ = text::print_summary(&report, &mask, &mut err);
@@ -185,6 +240,88 @@ pub fn main() -> i32 {
         return 2;
     }
     report.exit_code()
+}
+
+fn write_json(v: &serde_json::Value, out: &mut dyn Write) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(v).map_err(io::Error::other)?;
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\n")
+}
+
+fn init(path: &Path) -> i32 {
+    let text = crate::config_edit::init_text();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path);
+    let mut file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            eprintln!(
+                "error: {} already exists; pipefix init never overwrites it",
+                path.display()
+            );
+            return 2;
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return 2;
+        }
+    };
+    if let Err(e) = file.write_all(text.as_bytes()) {
+        eprintln!("error: {}: {e}", path.display());
+        return 2;
+    }
+    eprintln!("wrote {}", path.display());
+    0
+}
+
+fn ignore(id: &str, glob: &str, config: Option<&Path>) -> i32 {
+    let id = id.to_ascii_uppercase();
+    let path = config
+        .map(Path::to_path_buf)
+        .or_else(|| crate::config::Config::find(Path::new(".")))
+        .unwrap_or_else(|| PathBuf::from(crate::config::FILE_NAME));
+    let (text, exists) = match std::fs::read_to_string(&path) {
+        Ok(t) => (t, true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (String::new(), false),
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return 2;
+        }
+    };
+    match crate::config_edit::add_per_path_ignore(&text, glob, &id) {
+        Ok(crate::config_edit::Edit::AlreadyThere) => {
+            eprintln!("{}: {id} is already ignored for {glob:?}", path.display());
+            0
+        }
+        Ok(crate::config_edit::Edit::Added(new)) => {
+            let written = if exists {
+                crate::write::write_atomic(
+                    &path,
+                    text.as_bytes(),
+                    new.as_bytes(),
+                    &mut crate::write::Plain,
+                )
+            } else {
+                std::fs::write(&path, new.as_bytes()).map_err(|e| e.to_string())
+            };
+            match written {
+                Ok(()) => {
+                    eprintln!("{}: ignoring {id} for {glob:?}", path.display());
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", path.display());
+                    2
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            2
+        }
+    }
 }
 
 fn rules(format: ListFormat) -> i32 {

@@ -250,7 +250,11 @@ impl Config {
                     })?;
                     for (id, params) in table.iter() {
                         let m = meta::get(id).ok_or_else(|| {
-                            err(params, format!("unknown fix id {id:?} in [rules]"))
+                            let message = format!("unknown fix id {id:?} in [rules]");
+                            match table.get_key_value(id) {
+                                Some((k, _)) if k.span().is_some() => key_err(k, message),
+                                _ => err(params, message),
+                            }
                         })?;
                         let ptable = params
                             .as_table_like()
@@ -274,6 +278,16 @@ impl Config {
                                     format!(
                                         "{id}.{name} must be of the same type as its default {default}"
                                     ),
+                                ));
+                            }
+                            // Patterns are compiled here so that a typo names its line
+                            // instead of silently falling back to the default.
+                            if name.ends_with("_pattern")
+                                && let Some(Err(e)) = v.as_str().map(regex::Regex::new)
+                            {
+                                return Err(err(
+                                    value,
+                                    format!("{id}.{name} is not a valid regex: {e}"),
                                 ));
                             }
                             c.set_param(id, name, v);
@@ -352,6 +366,13 @@ mod tests {
             (e.line, e.message.as_str()),
             (3, "unknown key `bogus` in pipefix.toml")
         );
+    }
+
+    #[test]
+    fn pattern_parameters_must_compile() {
+        let e = Config::parse("[rules.CP001]\nproduction_pattern = \"(prod\"\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("not a valid regex"), "{}", e.message);
     }
 
     #[test]

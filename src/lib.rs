@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod config_edit;
 pub mod discover;
 pub mod document;
 pub mod engine;

@@ -15,19 +15,23 @@ pub enum Kind {
     TaskDef,
     DeploymentGroup,
     EcsService,
+    TargetGroup,
+    TargetGroupAttributes,
     CodeBuildLog,
     CodeDeployLog,
     PipelineLog,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::CodePipeline,
         Kind::Buildspec,
         Kind::Appspec,
         Kind::TaskDef,
         Kind::DeploymentGroup,
         Kind::EcsService,
+        Kind::TargetGroup,
+        Kind::TargetGroupAttributes,
         Kind::CodeBuildLog,
         Kind::CodeDeployLog,
         Kind::PipelineLog,
@@ -42,6 +46,8 @@ impl Kind {
             Kind::TaskDef => "taskdef",
             Kind::DeploymentGroup => "deploymentgroup",
             Kind::EcsService => "ecs-service",
+            Kind::TargetGroup => "target-group",
+            Kind::TargetGroupAttributes => "target-group-attributes",
             Kind::CodeBuildLog => "codebuild-log",
             Kind::CodeDeployLog => "codedeploy-log",
             Kind::PipelineLog => "pipeline-log",
@@ -69,7 +75,7 @@ impl fmt::Display for Kind {
 /// Words whose presence makes a JSON/YAML file "look like" a pipeline file, so that a parse
 /// failure is reported instead of the file being skipped as unrelated.
 pub fn looks_like_pipeline_file(text: &str) -> bool {
-    const MARKERS: [&str; 8] = [
+    const MARKERS: [&str; 10] = [
         "containerDefinitions",
         "\"stages\"",
         "deploymentGroupName",
@@ -78,6 +84,8 @@ pub fn looks_like_pipeline_file(text: &str) -> bool {
         "\"phases\"",
         "deploymentController",
         "AWS::ECS::Service",
+        "\"HealthCheckIntervalSeconds\"",
+        "\"deregistration_delay.timeout_seconds\"",
     ];
     MARKERS.iter().any(|m| text.contains(m))
 }
@@ -149,6 +157,30 @@ pub fn classify(v: &Value) -> Option<(Kind, Path)> {
     if is_service(v) {
         return Some((Kind::EcsService, root));
     }
+    // ALB target group: describe-target-groups output, or create/modify-target-group input.
+    // Its attributes (deregistration delay, …) are their own kind: another API, another file.
+    if is_target_group_attributes(v) {
+        return Some((Kind::TargetGroupAttributes, root));
+    }
+    if let Some(Value::Array(groups)) = obj.get("TargetGroups")
+        && !groups.is_empty()
+        && groups.iter().all(is_target_group)
+    {
+        // One group: the group itself; blue and green together: the list (see
+        // [`target_groups`]).
+        let list = root.key("TargetGroups");
+        return Some((
+            Kind::TargetGroup,
+            if groups.len() == 1 {
+                list.index(0)
+            } else {
+                list
+            },
+        ));
+    }
+    if is_target_group(v) {
+        return Some((Kind::TargetGroup, root));
+    }
     if is_appspec(v) {
         return Some((Kind::Appspec, root));
     }
@@ -184,6 +216,89 @@ fn is_service(v: &Value) -> bool {
         ]
         .iter()
         .any(|k| v.get(*k).is_some())
+}
+
+/// Settings only a target group has (a name alone is not enough).
+const TARGET_GROUP_KEYS: [&str; 10] = [
+    "HealthCheckIntervalSeconds",
+    "HealthCheckTimeoutSeconds",
+    "HealthyThresholdCount",
+    "UnhealthyThresholdCount",
+    "HealthCheckPath",
+    "HealthCheckProtocol",
+    "HealthCheckPort",
+    "HealthCheckEnabled",
+    "TargetType",
+    "Matcher",
+];
+
+fn is_target_group(v: &Value) -> bool {
+    let named = ["TargetGroupName", "TargetGroupArn", "Name"]
+        .iter()
+        .any(|k| v.get(*k).is_some_and(Value::is_string));
+    named && v.get("Attributes").is_none() && TARGET_GROUP_KEYS.iter().any(|k| v.get(*k).is_some())
+}
+
+/// Attribute key prefixes of target groups only (load balancers print the same
+/// `{"Attributes": [{"Key", "Value"}]}` shape with `idle_timeout.`, `access_logs.`, …).
+const TARGET_GROUP_ATTRIBUTES: [&str; 10] = [
+    "deregistration_delay.",
+    "stickiness.",
+    "slow_start.",
+    "load_balancing.algorithm.",
+    "target_group_health.",
+    "target_failover.",
+    "target_health_state.",
+    "preserve_client_ip.",
+    "proxy_protocol_v2.",
+    "lambda.multi_value_headers.",
+];
+
+/// Attributes of load balancers, never of target groups.
+const LOAD_BALANCER_ATTRIBUTES: [&str; 9] = [
+    "access_logs.",
+    "idle_timeout.",
+    "deletion_protection.",
+    "routing.",
+    "waf.",
+    "client_keep_alive.",
+    "connection_logs.",
+    "zonal_shift.",
+    "dns_record.",
+];
+
+/// describe-target-group-attributes output, or modify-target-group-attributes input.
+fn is_target_group_attributes(v: &Value) -> bool {
+    let Some(attrs) = v.get("Attributes").and_then(Value::as_array) else {
+        return false;
+    };
+    let keys: Option<Vec<&str>> = attrs
+        .iter()
+        .map(|a| a.get("Key").and_then(Value::as_str))
+        .collect();
+    let Some(keys) = keys else {
+        return false;
+    };
+    let has = |prefixes: &[&str]| {
+        keys.iter()
+            .any(|k| prefixes.iter().any(|p| k.starts_with(p)))
+    };
+    has(&TARGET_GROUP_ATTRIBUTES) && !has(&LOAD_BALANCER_ATTRIBUTES)
+}
+
+/// The target groups of a `target-group` file whose root object is `root` (meaning `v`):
+/// the group itself, or each of a describe-target-groups list of several.
+pub fn target_groups<'a>(v: &'a Value, root: &Path) -> Vec<(Path, &'a Value)> {
+    match v {
+        Value::Array(groups) => groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.is_object())
+            .map(|(i, g)| (root.index(i), g))
+            .collect(),
+        Value::Object(_) => vec![(root.clone(), v)],
+        _ => Vec::new(),
+    }
 }
 
 fn is_appspec(v: &Value) -> bool {
@@ -265,5 +380,78 @@ mod tests {
         assert_eq!(classify(&bs).map(|c| c.0), Some(Kind::Buildspec));
         let ap = json!({"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service"}}]});
         assert_eq!(classify(&ap).map(|c| c.0), Some(Kind::Appspec));
+    }
+
+    #[test]
+    fn target_groups_in_describe_output_and_create_input() {
+        let tg = json!({"TargetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/api/0123456789abcdef",
+                        "TargetGroupName": "api", "Protocol": "HTTP", "Port": 8080,
+                        "HealthCheckIntervalSeconds": 5, "TargetType": "ip"});
+        let one = json!({"TargetGroups": [tg.clone()]});
+        assert_eq!(
+            classify(&one),
+            Some((Kind::TargetGroup, Path::root().key("TargetGroups").index(0)))
+        );
+        let two = json!({"TargetGroups": [tg.clone(), tg]});
+        let (kind, root) = classify(&two).expect("classified");
+        assert_eq!(
+            (kind, &root),
+            (Kind::TargetGroup, &Path::root().key("TargetGroups"))
+        );
+        assert_eq!(target_groups(&two["TargetGroups"], &root).len(), 2);
+        let create = json!({"Name": "api-green", "Protocol": "HTTP", "Port": 8080,
+                            "VpcId": "vpc-0abc", "HealthCheckPath": "/health", "TargetType": "ip"});
+        assert_eq!(classify(&create), Some((Kind::TargetGroup, Path::root())));
+        let modify = json!({"TargetGroupArn": "arn:x", "HealthCheckIntervalSeconds": 10});
+        assert_eq!(classify(&modify).map(|c| c.0), Some(Kind::TargetGroup));
+        // A name alone, an empty list, or a list with something else in it: not a target group.
+        assert_eq!(classify(&json!({"Name": "x", "Port": 80})), None);
+        assert_eq!(classify(&json!({"TargetGroups": []})), None);
+        assert_eq!(
+            classify(&json!({"TargetGroups": [{"TargetGroupName": "a", "Port": 80}]})),
+            None
+        );
+        // A task definition's container health check is not a target group.
+        let td = json!({"family": "f", "containerDefinitions": [{"name": "a",
+            "healthCheck": {"interval": 5}}], "TargetType": "ip", "Name": "x"});
+        assert_eq!(classify(&td).map(|c| c.0), Some(Kind::TaskDef));
+    }
+
+    #[test]
+    fn target_group_attributes_are_their_own_kind() {
+        let described = json!({"Attributes": [
+            {"Key": "stickiness.enabled", "Value": "false"},
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "300"}
+        ]});
+        assert_eq!(
+            classify(&described),
+            Some((Kind::TargetGroupAttributes, Path::root()))
+        );
+        let modify = json!({"TargetGroupArn": "arn:x", "Attributes": [
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}]});
+        assert_eq!(
+            classify(&modify).map(|c| c.0),
+            Some(Kind::TargetGroupAttributes)
+        );
+        // Load balancer attributes have the same shape.
+        let lb = json!({"Attributes": [
+            {"Key": "idle_timeout.timeout_seconds", "Value": "60"},
+            {"Key": "load_balancing.cross_zone.enabled", "Value": "true"}
+        ]});
+        assert_eq!(classify(&lb), None);
+        let mixed = json!({"Attributes": [
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "300"},
+            {"Key": "access_logs.s3.enabled", "Value": "false"}
+        ]});
+        assert_eq!(classify(&mixed), None);
+        assert_eq!(classify(&json!({"Attributes": [{"Value": "1"}]})), None);
+    }
+
+    #[test]
+    fn kind_names_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_name(k.name()), Some(k));
+        }
+        assert_eq!(Kind::from_name("target-group"), Some(Kind::TargetGroup));
     }
 }

@@ -211,7 +211,13 @@ fn process_unit(
                 .map(|_| fr.original.clone()),
             fixed: fr.fixed.as_ref().filter(|_| run.keep_texts).cloned(),
             written,
+            sha256: crate::report::sha256_hex(fr.original.as_bytes()),
         });
+        // Defence in depth: values that look like secrets are masked in every output even
+        // when no fix reported them.
+        report
+            .secrets
+            .extend(crate::report::mask::sweep(&fr.original));
     }
     for r in result.findings {
         let file = &result.unit.files[r.finding.file];

@@ -3,7 +3,7 @@
 //! the container names and the image digests seen in build logs. Facts are worked out once per
 //! pass here, never re-derived inside each fix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
@@ -110,44 +110,90 @@ pub struct Facts {
     pub registry: Option<String>,
     /// Image repository (without tag) → digest, from `--pin`, configuration and build logs.
     pub digests: BTreeMap<String, String>,
+    /// Image repositories the build pushes to (build log `docker push` lines, buildspec
+    /// `REPOSITORY_URI`-style values that name an ECR repository).
+    pub built_repositories: BTreeSet<String>,
+    /// Containers that other files name as the one the pipeline deploys, strongest first:
+    /// `(container name, what names it)`. Resolve against a task definition with
+    /// [`Facts::image_container`].
+    pub designated_containers: Vec<(String, &'static str)>,
+}
+
+/// A container of a task definition chosen to receive the pipeline's image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageContainer {
+    pub index: usize,
+    pub name: String,
+    /// Why this one: "the pipeline's Image1ContainerName", "the AppSpec load balancer", …
+    pub because: &'static str,
 }
 
 impl Facts {
     pub fn gather(unit: &Unit, config: &Config) -> Facts {
         let deploy_path = deploy_path(unit);
-        let mut registry = None;
+        let mut texts: Vec<&str> = Vec::new();
+        for f in &unit.files {
+            if let Some(v) = f.value() {
+                collect_strings(v, &mut texts);
+            }
+        }
+        let (registry_re, arn_re, iam_re) = (&*REGISTRY_RE, &*ARN_RE, &*IAM_RE);
+        // ARNs name the unit's own resources, so they decide the region and account first; an
+        // ECR registry host may be another account's (App Mesh's Envoy, a shared-services
+        // account) and only counts when it is the unit's account, or when nothing else tells.
         let mut region = None;
         let mut account = None;
-        // Strings in document order, file by file; the walk stops once everything is known.
-        let mut visit = |t: &str| {
-            if registry.is_none()
-                && t.contains(".dkr.ecr.")
-                && let Some(c) = REGISTRY_RE.captures(t)
-            {
-                registry = Some(c[0].to_string());
-                account.get_or_insert_with(|| c[1].to_string());
-                region.get_or_insert_with(|| c[2].to_string());
-            }
+        for t in &texts {
             if (region.is_none() || account.is_none())
-                && t.contains("arn:aws")
-                && let Some(c) = ARN_RE.captures(t)
+                && let Some(c) = arn_re.captures(t)
             {
                 region.get_or_insert_with(|| c[1].to_string());
                 account.get_or_insert_with(|| c[2].to_string());
             }
-            registry.is_none() || region.is_none() || account.is_none()
-        };
-        for f in &unit.files {
-            if let Some(v) = f.value()
-                && !visit_strings(v, &mut visit)
+            // Global ARNs (IAM roles) name the account only.
+            if account.is_none()
+                && let Some(c) = iam_re.captures(t)
             {
-                break;
+                account = Some(c[1].to_string());
             }
         }
+        if region.is_none() {
+            region = awslogs_region(unit);
+        }
+        let registries: Vec<(String, String, String)> = texts
+            .iter()
+            .filter_map(|t| registry_re.captures(t))
+            .map(|c| (c[0].to_string(), c[1].to_string(), c[2].to_string()))
+            .collect();
+        let own = registries
+            .iter()
+            .find(|(_, acct, _)| account.as_deref().is_none_or(|a| a == acct));
+        let registry = own.map(|(host, _, _)| host.clone());
+        if let Some((_, acct, reg)) = own {
+            account.get_or_insert_with(|| acct.clone());
+            region.get_or_insert_with(|| reg.clone());
+        }
         let mut digests = BTreeMap::new();
+        let mut built_repositories = BTreeSet::new();
         for (_, f) in unit.of_kind(Kind::CodeBuildLog) {
             if let Some(text) = f.log() {
                 digests_from_build_log(text, &mut digests);
+            }
+        }
+        built_repositories.extend(digests.keys().cloned());
+        let ecr_repo_re = &*ECR_REPO_RE;
+        for (_, f) in unit.of_kind(Kind::Buildspec) {
+            let mut strings = Vec::new();
+            if let Some(v) = f.value() {
+                collect_strings(v, &mut strings);
+            }
+            for s in strings {
+                // `REPOSITORY_URI=…` in a command, or the value of an env variable.
+                let candidate = s.rsplit('=').next().unwrap_or(s).trim().trim_matches('"');
+                let repo = image_repository(candidate);
+                if ecr_repo_re.is_match(repo) {
+                    built_repositories.insert(repo.to_string());
+                }
             }
         }
         for (image, digest) in &config.pins {
@@ -159,8 +205,139 @@ impl Facts {
             account,
             registry,
             digests,
+            built_repositories,
+            designated_containers: designated_containers(unit),
         }
     }
+
+    /// The container of `taskdef` that receives the image the pipeline builds: the one other
+    /// files name, else the one whose image is in a repository the build pushes to, else the
+    /// only essential container (`essential` defaults to true).
+    pub fn image_container(&self, taskdef: &Value) -> Option<ImageContainer> {
+        let containers = taskdef.get("containerDefinitions")?.as_array()?;
+        let name_of = |c: &Value| c.get("name").and_then(Value::as_str).map(str::to_string);
+        for (name, because) in &self.designated_containers {
+            if let Some(index) = containers
+                .iter()
+                .position(|c| name_of(c).as_deref() == Some(name.as_str()))
+            {
+                return Some(ImageContainer {
+                    index,
+                    name: name.clone(),
+                    because,
+                });
+            }
+        }
+        let only = |pred: &dyn Fn(&Value) -> bool| {
+            let mut hits = containers.iter().enumerate().filter(|(_, c)| pred(c));
+            match (hits.next(), hits.next()) {
+                (Some((i, c)), None) => Some((i, name_of(c)?)),
+                _ => None,
+            }
+        };
+        let built = |c: &Value| {
+            c.get("image")
+                .and_then(Value::as_str)
+                .is_some_and(|i| self.built_repositories.contains(image_repository(i)))
+        };
+        if let Some((index, name)) = only(&built) {
+            return Some(ImageContainer {
+                index,
+                name,
+                because: "its image is the repository the build pushes to",
+            });
+        }
+        let essential = |c: &Value| c.get("essential").and_then(Value::as_bool) != Some(false);
+        only(&essential).map(|(index, name)| ImageContainer {
+            index,
+            name,
+            because: "it is the only essential container",
+        })
+    }
+}
+
+/// The region a task definition sends its `awslogs` logs to (the task's own region in
+/// practice).
+fn awslogs_region(unit: &Unit) -> Option<String> {
+    for (_, f) in unit.of_kind(Kind::TaskDef) {
+        let containers = f
+            .value()
+            .and_then(|v| v.get("containerDefinitions"))
+            .and_then(Value::as_array);
+        for c in containers.into_iter().flatten() {
+            if let Some(r) = c
+                .pointer("/logConfiguration/options/awslogs-region")
+                .and_then(Value::as_str)
+                .filter(|r| {
+                    !r.is_empty() && r.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+                })
+            {
+                return Some(r.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The reason given for a container the pipeline's `Image1ContainerName` names.
+pub const BY_PIPELINE: &str = "the pipeline's Image1ContainerName names it";
+
+/// Containers named by the pipeline, the AppSpec and the service, strongest first.
+fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    let mut push = |name: Option<&str>, because: &'static str| {
+        if let Some(n) = name.map(str::trim).filter(|n| !n.is_empty())
+            && !out.iter().any(|(o, _)| o == n)
+        {
+            out.push((n.to_string(), because));
+        }
+    };
+    for (_, f) in unit.of_kind(Kind::CodePipeline) {
+        for action in pipeline_actions(f.value()) {
+            if action
+                .pointer("/actionTypeId/provider")
+                .and_then(Value::as_str)
+                == Some("CodeDeployToECS")
+            {
+                // Only a real container name designates one; a placeholder name does not.
+                push(
+                    action
+                        .pointer("/configuration/Image1ContainerName")
+                        .and_then(Value::as_str),
+                    BY_PIPELINE,
+                );
+            }
+        }
+    }
+    for (_, f) in unit.of_kind(Kind::Appspec) {
+        let resources = f
+            .value()
+            .and_then(|v| v.get("Resources"))
+            .and_then(Value::as_array);
+        for r in resources.into_iter().flatten() {
+            for target in r.as_object().into_iter().flat_map(|m| m.values()) {
+                push(
+                    target
+                        .pointer("/Properties/LoadBalancerInfo/ContainerName")
+                        .and_then(Value::as_str),
+                    "the AppSpec load balancer routes traffic to it",
+                );
+            }
+        }
+    }
+    for (_, f) in unit.of_kind(Kind::EcsService) {
+        let lbs = f
+            .value()
+            .and_then(|v| v.get("loadBalancers"))
+            .and_then(Value::as_array);
+        for lb in lbs.into_iter().flatten() {
+            push(
+                lb.get("containerName").and_then(Value::as_str),
+                "the service load balancer routes traffic to it",
+            );
+        }
+    }
+    out
 }
 
 fn deploy_path(unit: &Unit) -> DeployPath {
@@ -213,27 +390,40 @@ pub fn pipeline_actions(v: Option<&Value>) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
+// Compiled once per run. Account ids and region digits are ASCII (`[0-9]`, not the much
+// larger Unicode `\d`, which made compiling these a visible part of a one-file run).
 static REGISTRY_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b").expect("static regex")
 });
 static ARN_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-[0-9]):([0-9]{12}):")
+    Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-gov)?-[a-z]+-[0-9]):([0-9]{12}):")
         .expect("static regex")
+});
+static IAM_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\barn:aws[a-z-]*:iam::([0-9]{12}):").expect("static regex")
+});
+static ECR_REPO_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$",
+    )
+    .expect("static regex")
 });
 static DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: [0-9]+").expect("static regex")
 });
 static PUSH_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"docker push (\S+)").expect("static regex"));
+static REFERS_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^The push refers to repository \[([^\]\s]+)\]").expect("static regex")
+});
 
-/// Calls `f` on every string of `v` in document order while it returns true; false when it
-/// stopped early.
-fn visit_strings(v: &Value, f: &mut impl FnMut(&str) -> bool) -> bool {
+/// Every string of `v`, in document order, borrowed.
+fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
-        Value::String(s) => f(s),
-        Value::Array(a) => a.iter().all(|x| visit_strings(x, f)),
-        Value::Object(m) => m.values().all(|x| visit_strings(x, f)),
-        _ => true,
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
     }
 }
 
@@ -250,14 +440,18 @@ pub fn image_repository(image: &str) -> &str {
 /// `TAG: digest: sha256:… size: N`.
 fn digests_from_build_log(text: &str, out: &mut BTreeMap<String, String>) {
     let (digest_re, push_re) = (&*DIGEST_RE, &*PUSH_RE);
+    // Docker's own echo of the push, with variables already expanded.
+    let refers_re = &*REFERS_RE;
     let mut pending: Option<String> = None;
     for line in text.lines() {
         let body = strip_log_prefix(line);
         if let Some(c) = push_re.captures(body) {
             let image = c[1].trim_matches(|ch| ch == '"' || ch == '\'');
-            if !image.contains('$') {
-                pending = Some(image_repository(image).to_string());
-            }
+            pending = (!image.contains('$')).then(|| image_repository(image).to_string());
+            continue;
+        }
+        if let Some(c) = refers_re.captures(body) {
+            pending = Some(c[1].to_string());
             continue;
         }
         if let Some(c) = digest_re.captures(body)
@@ -301,5 +495,113 @@ mod tests {
             d.get("1.dkr/app").map(String::as_str),
             Some(format!("sha256:{}", "a".repeat(64)).as_str())
         );
+    }
+
+    #[test]
+    fn pushes_through_variables_use_dockers_echo() {
+        let log = format!(
+            "[Container] 2024/05/14 10:21:33.1 Running command docker push $REPOSITORY_URI:latest\n\
+             The push refers to repository [1.dkr.ecr.us-east-1.amazonaws.com/app]\n\
+             latest: digest: sha256:{} size: 2417\n\
+             [Container] 2024/05/14 10:22:33.1 Running command docker push $REPOSITORY_URI:latest\n\
+             The push refers to repository [1.dkr.ecr.us-east-1.amazonaws.com/app]\n\
+             latest: digest: sha256:{} size: 2417\n",
+            "a".repeat(64),
+            "b".repeat(64)
+        );
+        let mut d = BTreeMap::new();
+        digests_from_build_log(&log, &mut d);
+        // The last push wins.
+        assert_eq!(
+            d.get("1.dkr.ecr.us-east-1.amazonaws.com/app").cloned(),
+            Some(format!("sha256:{}", "b".repeat(64)))
+        );
+    }
+
+    #[test]
+    fn account_from_an_iam_role_and_region_from_awslogs() {
+        use crate::document::{Format, Limits};
+        let text = r#"{"family": "f", "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "containerDefinitions": [{"name": "a", "image": "a:1", "logConfiguration":
+            {"logDriver": "awslogs", "options": {"awslogs-region": "eu-west-1"}}}]}"#;
+        let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
+        let unit = Unit {
+            files: vec![File {
+                path: PathBuf::from("taskdef.json"),
+                kind: Kind::TaskDef,
+                body: Body::Doc {
+                    doc,
+                    root: Path::root(),
+                },
+            }],
+        };
+        let facts = Facts::gather(&unit, &Config::default());
+        assert_eq!(facts.account.as_deref(), Some("111122223333"));
+        assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn a_sidecar_from_another_accounts_registry_does_not_set_the_region() {
+        use crate::document::{Format, Limits};
+        // App Mesh's Envoy image lives in an AWS-owned account in us-west-2; the task itself
+        // runs in eu-west-1 in account 111122223333.
+        let text = r#"{"family": "f", "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "containerDefinitions": [
+            {"name": "envoy", "image": "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1"},
+            {"name": "app", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:1"}]}"#;
+        let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
+        let unit = Unit {
+            files: vec![File {
+                path: PathBuf::from("taskdef.json"),
+                kind: Kind::TaskDef,
+                body: Body::Doc {
+                    doc,
+                    root: Path::root(),
+                },
+            }],
+        };
+        let facts = Facts::gather(&unit, &Config::default());
+        assert_eq!(facts.account.as_deref(), Some("111122223333"));
+        assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            facts.registry.as_deref(),
+            Some("111122223333.dkr.ecr.eu-west-1.amazonaws.com")
+        );
+    }
+
+    fn facts_with(designated: &[(&str, &'static str)], built: &[&str]) -> Facts {
+        Facts {
+            deploy_path: DeployPath::CodeDeploy,
+            region: None,
+            account: None,
+            registry: None,
+            digests: BTreeMap::new(),
+            built_repositories: built.iter().map(|s| s.to_string()).collect(),
+            designated_containers: designated
+                .iter()
+                .map(|(n, b)| (n.to_string(), *b))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_image_container_is_designated_built_or_the_only_essential_one() {
+        let td = serde_json::json!({"containerDefinitions": [
+            {"name": "app", "image": "1.dkr/app:latest"},
+            {"name": "agent", "image": "datadog/agent:7", "essential": false}
+        ]});
+        let named = facts_with(&[("nope", "x"), ("app", "the LB")], &[]);
+        assert_eq!(
+            named.image_container(&td).map(|c| (c.index, c.because)),
+            Some((0, "the LB"))
+        );
+        let built = facts_with(&[], &["1.dkr/app"]);
+        assert_eq!(built.image_container(&td).map(|c| c.index), Some(0));
+        let essential = facts_with(&[], &[]);
+        assert_eq!(essential.image_container(&td).map(|c| c.index), Some(0));
+        let two = serde_json::json!({"containerDefinitions": [
+            {"name": "a", "image": "x"}, {"name": "b", "image": "y"}
+        ]});
+        assert_eq!(essential.image_container(&two), None);
     }
 }

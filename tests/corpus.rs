@@ -119,7 +119,9 @@ fn every_corpus_file_round_trips_unedited() {
 
 #[test]
 fn good_examples_get_no_finding_for_what_they_do_right() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     // A deployment group with automatic rollback on failure, stop and alarms, and alarms.
     let dg = corpus.join(
         "deploymentgroup/aws-samples__amazon-ecs-fargate-workshop-dev-ops-data__labs__fargate-dev-workshop__configs__deployment-group.json",

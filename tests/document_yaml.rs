@@ -242,7 +242,7 @@ fn billion_laughs_is_bounded() {
         let prev = format!("*a{}", i - 1);
         t.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![prev.as_str(); 10].join(", ")
+            [prev.as_str(); 10].join(", ")
         ));
     }
     let start = std::time::Instant::now();
@@ -795,4 +795,130 @@ fn multi_document_edits_touch_the_first_document() {
         edit(t, insert_key("$", "b", json!(1), Position::End)),
         "a: 1\nb: 1\n---\na: 2\n"
     );
+}
+
+/// Every path to a node in `n`.
+fn all_paths(n: &Node, at: Path, out: &mut Vec<(Path, bool)>) {
+    match &n.kind {
+        NodeKind::Mapping { entries, .. } => {
+            out.push((at.clone(), true));
+            for e in entries {
+                all_paths(&e.value, at.key(&e.key), out);
+            }
+        }
+        NodeKind::Sequence { items, .. } => {
+            out.push((at.clone(), false));
+            for (i, x) in items.iter().enumerate() {
+                all_paths(x, at.index(i), out);
+            }
+        }
+        _ => out.push((at, false)),
+    }
+}
+
+/// Every op on every node of every corpus file either works (meaning verified by
+/// `Document::apply`) or is refused as unsupported; it never produces wrong text.
+#[test]
+fn corpus_edits_are_sound() {
+    let limits = Limits::default();
+    let mut stats = (0usize, 0usize);
+    let mut refusals = std::collections::BTreeSet::new();
+    for path in corpus_files() {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if text.trim_start().starts_with(['{', '[']) {
+            continue;
+        }
+        let Ok(doc) = Document::parse(&text, Format::Yaml, &limits) else {
+            continue;
+        };
+        for variant in [text.clone(), crlf(&text)] {
+            let Ok(doc) = Document::parse(&variant, Format::Yaml, &limits) else {
+                continue;
+            };
+            let mut paths = Vec::new();
+            all_paths(doc.root(), Path::root(), &mut paths);
+            // Spread a bounded number of edits over the whole file to keep debug runs quick.
+            let step = (paths.len() / 12).max(1);
+            for (p, _) in paths.iter().step_by(step) {
+                let mut ops = vec![
+                    Op::Replace {
+                        path: p.clone(),
+                        value: json!("new: value"),
+                    },
+                    Op::Replace {
+                        path: p.clone(),
+                        value: json!({"k": [1, {"a": "b"}]}),
+                    },
+                    Op::Remove { path: p.clone() },
+                ];
+                match doc.value_at(p) {
+                    Some(Value::Object(_)) => {
+                        ops.push(insert_key_op(p, Position::End));
+                        ops.push(insert_key_op(p, Position::Start));
+                    }
+                    Some(Value::Array(a)) => {
+                        ops.push(Op::InsertItem {
+                            path: p.clone(),
+                            index: 0,
+                            value: json!({"n": 1, "m": [2]}),
+                        });
+                        ops.push(Op::InsertItem {
+                            path: p.clone(),
+                            index: a.len(),
+                            value: json!("x y"),
+                        });
+                    }
+                    Some(Value::String(s)) if !s.is_empty() => {
+                        let find: String = s.chars().take(3).collect();
+                        ops.push(Op::ReplaceInScalar {
+                            path: p.clone(),
+                            find,
+                            replace: "Z\"'#".into(),
+                        });
+                    }
+                    _ => {}
+                }
+                if let Some(Seg::Key(_)) = p.last() {
+                    ops.push(Op::RenameKey {
+                        path: p.clone(),
+                        new_key: "renamed key".into(),
+                    });
+                }
+                for op in ops {
+                    let mut expected = doc.value().clone();
+                    if value::apply(&mut expected, &op).is_err() {
+                        continue;
+                    }
+                    match doc.apply(&op, &limits) {
+                        Ok(_) => stats.0 += 1,
+                        Err(EditError::Unsupported(m)) => {
+                            stats.1 += 1;
+                            refusals.insert(m);
+                        }
+                        Err(e) => panic!(
+                            "{}: {op:?} failed: {e}\n{:?}",
+                            path.display(),
+                            doc.edit_text(&op)
+                        ),
+                    }
+                }
+            }
+        }
+        let _ = doc;
+    }
+    eprintln!(
+        "corpus edits: {} applied, {} refused: {refusals:#?}",
+        stats.0, stats.1
+    );
+}
+
+fn insert_key_op(p: &Path, position: Position) -> Op {
+    Op::InsertKey {
+        path: p.clone(),
+        key: "zz_new".into(),
+        value: json!({"a": [1, "two"], "b": "c"}),
+        position,
+    }
 }

@@ -41,10 +41,19 @@ fn check(extra: &[&str]) {
         .arg(".")
         .output()
         .expect("runs");
-    assert!(again.stdout.is_empty(), "second run: {}", String::from_utf8_lossy(&again.stdout));
-    let Some(py) = common::validator_python() else { return };
+    assert!(
+        again.stdout.is_empty(),
+        "second run: {}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    let Some(py) = common::validator_python() else {
+        return;
+    };
     let mut checked = 0;
-    for entry in fs::read_dir(dir.path().join("pipeline")).expect("ls").flatten() {
+    for entry in fs::read_dir(dir.path().join("pipeline"))
+        .expect("ls")
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(kind) = kind_of(&name) {
             if let Err(e) = common::validate(&py, &entry.path(), kind) {

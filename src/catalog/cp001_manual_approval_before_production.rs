@@ -110,7 +110,48 @@ fn names_production(stage: &Value, pattern: &Regex) -> bool {
             }
         }
     }
-    texts.iter().any(|t| pattern.is_match(t))
+    texts.iter().any(|t| names_word(t, pattern))
+}
+
+/// Whether `pattern` matches a part of `text` that starts and ends at word boundaries:
+/// `DeployProd`, `svc-prod-eu` and `production` name production, `products-api` and
+/// `Delivery` do not.
+fn names_word(text: &str, pattern: &Regex) -> bool {
+    let Some(whole) = super::support::cached_regex(&format!("^(?:{})$", pattern.as_str())) else {
+        return pattern.is_match(text);
+    };
+    let cuts = word_boundaries(text);
+    cuts.iter().enumerate().any(|(i, &start)| {
+        cuts[i + 1..].iter().any(|&end| {
+            text.get(start..end)
+                .is_some_and(|part| whole.is_match(part))
+        })
+    })
+}
+
+/// Byte offsets where a word starts or ends: the ends of the text, around separators, at
+/// lower-to-upper case changes (`deployProd`), before the last capital of an acronym
+/// (`APIProd`) and between letters and digits.
+fn word_boundaries(text: &str) -> Vec<usize> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut cuts = vec![0];
+    for k in 1..chars.len() {
+        let (i, c) = chars[k];
+        let p = chars[k - 1].1;
+        let next_lower = chars.get(k + 1).is_some_and(|(_, n)| n.is_lowercase());
+        let cut = p.is_alphanumeric() != c.is_alphanumeric()
+            || (p.is_lowercase() && c.is_uppercase())
+            || (p.is_uppercase() && c.is_uppercase() && next_lower)
+            || (p.is_alphabetic() && c.is_ascii_digit())
+            || (p.is_ascii_digit() && c.is_alphabetic());
+        if cut {
+            cuts.push(i);
+        }
+    }
+    if !text.is_empty() {
+        cuts.push(text.len());
+    }
+    cuts
 }
 
 /// Indices of the stages that deploy to production. One deploy stage is production; among
@@ -235,6 +276,44 @@ mod tests {
             stage("DeployProd", "Deploy"),
         ];
         assert_eq!(production_stages(&two, &re), vec![2]);
+    }
+
+    #[test]
+    fn production_is_a_word_not_a_substring() {
+        let re = Regex::new(r"(?i)prod|production|live").unwrap();
+        for yes in [
+            "DeployProd",
+            "prod",
+            "Production",
+            "svc-prod-eu",
+            "APIProd",
+            "PROD",
+            "go-live",
+            "prod1",
+        ] {
+            assert!(names_word(yes, &re), "{yes}");
+        }
+        for no in [
+            "products-api",
+            "Delivery",
+            "reproduce",
+            "ProductCatalog",
+            "olive",
+        ] {
+            assert!(!names_word(no, &re), "{no}");
+        }
+        // A staging stage of an application whose name merely starts with "prod".
+        let deploy = |stage: &str, dg: &str| {
+            json!({"name": stage, "actions": [{"name": "Deploy",
+                "actionTypeId": {"category": "Deploy", "provider": "CodeDeployToECS"},
+                "configuration": {"ApplicationName": "products-api", "DeploymentGroupName": dg}}]})
+        };
+        let stages = vec![
+            stage("Source", "Source"),
+            deploy("DeployStaging", "products-api-staging"),
+            deploy("DeployProd", "products-api-prod"),
+        ];
+        assert_eq!(production_stages(&stages, &re), vec![2]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::document::{Op, Position};
 use crate::model::Kind;
 
 use super::dg001_auto_rollback_disabled::watches_alarms;
@@ -47,22 +48,66 @@ impl super::Rule for Rule {
                         .with_fix(
                             "roll back on DEPLOYMENT_STOP_ON_ALARM",
                             Safety::Safe,
-                            vec![set_key(&path, &a, "events", json!(wanted), crate::document::Position::End)],
+                            vec![set_key(&path, &a, "events", json!(wanted), Position::End)],
                         ),
                     );
                 }
                 continue;
             }
             let at = root.key("alarmConfiguration");
-            if !configured.is_empty() {
-                let alarms: Vec<Value> = configured.iter().map(|n| json!({"name": n})).collect();
-                let mut ops = vec![set_key(
-                    root,
-                    dg,
-                    "alarmConfiguration",
-                    json!({"enabled": true, "ignorePollAlarmFailure": false, "alarms": alarms}),
-                    after_first_of(dg, &["triggerConfigurations", "serviceRoleArn"]),
-                )];
+            // Alarms the group already lists (monitoring switched off) are kept, never lost.
+            let existing: Vec<String> = dg
+                .pointer("/alarmConfiguration/alarms")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.get("name").and_then(Value::as_str).map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut names = existing.clone();
+            for n in &configured {
+                if !names.contains(n) {
+                    names.push(n.clone());
+                }
+            }
+            if !names.is_empty() {
+                let mut ops = match dg.get("alarmConfiguration") {
+                    // Edit the existing configuration in place: switch it on, add what is missing.
+                    Some(cfg) if cfg.is_object() => {
+                        let mut ops = Vec::new();
+                        if cfg.get("enabled").and_then(Value::as_bool) != Some(true) {
+                            ops.push(set_key(&at, cfg, "enabled", json!(true), Position::Start));
+                        }
+                        match cfg.get("alarms").and_then(Value::as_array) {
+                            Some(list) => {
+                                for (k, n) in names.iter().skip(existing.len()).enumerate() {
+                                    ops.push(Op::InsertItem {
+                                        path: at.key("alarms"),
+                                        index: list.len() + k,
+                                        value: json!({"name": n}),
+                                    });
+                                }
+                            }
+                            None => {
+                                let alarms: Vec<Value> =
+                                    names.iter().map(|n| json!({"name": n})).collect();
+                                ops.push(set_key(&at, cfg, "alarms", json!(alarms), Position::End));
+                            }
+                        }
+                        ops
+                    }
+                    _ => {
+                        let alarms: Vec<Value> = names.iter().map(|n| json!({"name": n})).collect();
+                        vec![set_key(
+                            root,
+                            dg,
+                            "alarmConfiguration",
+                            json!({"enabled": true, "ignorePollAlarmFailure": false, "alarms": alarms}),
+                            after_first_of(dg, &["triggerConfigurations", "serviceRoleArn"]),
+                        )]
+                    }
+                };
                 if rollback_on && !events.contains(&"DEPLOYMENT_STOP_ON_ALARM") {
                     let mut wanted = events.clone();
                     wanted.push("DEPLOYMENT_STOP_ON_ALARM");
@@ -72,7 +117,7 @@ impl super::Rule for Rule {
                         &a,
                         "events",
                         json!(wanted),
-                        crate::document::Position::End,
+                        Position::End,
                     ));
                 }
                 out.push(
@@ -80,7 +125,13 @@ impl super::Rule for Rule {
                         cx.id(),
                         file,
                         at,
-                        format!("deployment group \"{name}\" watches no alarms"),
+                        if existing.is_empty() {
+                            format!("deployment group \"{name}\" watches no alarms")
+                        } else {
+                            format!(
+                                "deployment group \"{name}\" lists alarms but does not watch them (alarm monitoring is disabled)"
+                            )
+                        },
                     )
                     .with_fix(
                         "watch the configured alarms and roll back when one fires",

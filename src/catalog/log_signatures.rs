@@ -73,7 +73,7 @@ impl super::Rule for Signature {
             }
             if !sig.points_to.is_empty() {
                 message.push_str(&format!(
-                    "; fixed in configuration by {}",
+                    "; configuration fixes: {}",
                     sig.points_to.join(", ")
                 ));
             }

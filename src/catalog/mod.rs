@@ -7,11 +7,24 @@
 pub mod examples;
 pub mod meta;
 
+mod buildspec;
 mod log_signatures;
 pub mod secrets;
 mod support;
 
+mod as001_task_definition_placeholder;
+mod as002_load_balancer_container_mismatch;
+mod bs001_ecr_get_login_removed;
+mod bs002_docker_hub_anonymous_pulls;
+mod bs003_build_failure_still_publishes;
+mod bs004_image_detail_artifact;
+mod bs005_mutable_latest_tag;
+mod bs006_plaintext_secret_variables;
+mod bs007_commands_print_secrets;
+mod bs008_docker_login_password_argument;
 mod cp001_manual_approval_before_production;
+mod cp002_github_v1_oauth_token;
+mod cp003_codedeploy_image_placeholder;
 mod dg001_auto_rollback_disabled;
 mod dg002_rollback_alarms_missing;
 mod dg003_all_at_once_traffic_shift;
@@ -19,8 +32,15 @@ mod dg004_long_blue_termination_wait;
 mod sv001_deployment_circuit_breaker;
 mod sv002_health_check_grace_period;
 mod sv003_deployment_percent_ignored;
+mod td001_image_placeholder;
+mod td002_unpinned_images;
 mod td003_container_health_check_timing;
+mod td004_plaintext_secret_environment;
+mod td005_secrets_need_execution_role;
+mod tg001_target_group_health_check_timing;
+mod tg002_deregistration_delay;
 mod x001_deploy_controller_mismatch;
+mod x002_image_definitions_names;
 
 use std::fmt;
 
@@ -188,8 +208,26 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
     static RULES: OnceLock<Vec<Box<dyn Rule>>> = OnceLock::new();
     RULES.get_or_init(|| {
         let mut v: Vec<Box<dyn Rule>> = vec![
+            Box::new(as001_task_definition_placeholder::Rule),
+            Box::new(as002_load_balancer_container_mismatch::Rule),
+            Box::new(bs001_ecr_get_login_removed::Rule),
+            Box::new(bs002_docker_hub_anonymous_pulls::Rule),
+            Box::new(bs003_build_failure_still_publishes::Rule),
+            Box::new(bs004_image_detail_artifact::Rule),
+            Box::new(bs005_mutable_latest_tag::Rule),
+            Box::new(bs006_plaintext_secret_variables::Rule),
+            Box::new(bs007_commands_print_secrets::Rule),
+            Box::new(bs008_docker_login_password_argument::Rule),
             Box::new(cp001_manual_approval_before_production::Rule),
+            Box::new(cp002_github_v1_oauth_token::Rule),
+            Box::new(cp003_codedeploy_image_placeholder::Rule),
+            Box::new(td001_image_placeholder::Rule),
+            Box::new(td002_unpinned_images::Rule),
             Box::new(td003_container_health_check_timing::Rule),
+            Box::new(td004_plaintext_secret_environment::Rule),
+            Box::new(td005_secrets_need_execution_role::Rule),
+            Box::new(tg001_target_group_health_check_timing::Rule),
+            Box::new(tg002_deregistration_delay::Rule),
             Box::new(dg001_auto_rollback_disabled::Rule),
             Box::new(dg002_rollback_alarms_missing::Rule),
             Box::new(dg003_all_at_once_traffic_shift::Rule),
@@ -198,6 +236,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(sv002_health_check_grace_period::Rule),
             Box::new(sv003_deployment_percent_ignored::Rule),
             Box::new(x001_deploy_controller_mismatch::Rule),
+            Box::new(x002_image_definitions_names::Rule),
         ];
         v.extend(log_signatures::rules());
         v.sort_by_key(|r| r.id());

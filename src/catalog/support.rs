@@ -60,3 +60,89 @@ pub fn cached_regex(pattern: &str) -> Option<regex::Regex> {
         r
     })
 }
+
+/// The text of a `<NAME>` image placeholder (`NAME`), if `image` is one.
+pub fn placeholder_name(image: &str) -> Option<&str> {
+    image
+        .strip_prefix('<')?
+        .strip_suffix('>')
+        .filter(|n| !n.is_empty() && !n.contains(['<', '>']))
+}
+
+/// Whether `s` can be an `Image<N>ContainerName` placeholder name.
+pub fn is_placeholder_text(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+/// The names of a task definition's containers.
+pub fn container_names(taskdef: &Value) -> Vec<&str> {
+    taskdef
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .collect()
+}
+
+/// Every `CodeDeployToECS` action of the unit: (file, path of the action, action).
+pub fn codedeploy_actions(unit: &Unit) -> Vec<(usize, Path, &Value)> {
+    let mut out = Vec::new();
+    for (file, v, root) in docs_of(unit, Kind::CodePipeline) {
+        let stages = v.get("stages").and_then(Value::as_array);
+        for (s, stage) in stages.into_iter().flatten().enumerate() {
+            let actions = stage.get("actions").and_then(Value::as_array);
+            for (a, action) in actions.into_iter().flatten().enumerate() {
+                if action
+                    .pointer("/actionTypeId/provider")
+                    .and_then(Value::as_str)
+                    == Some("CodeDeployToECS")
+                {
+                    let path = root.key("stages").index(s).key("actions").index(a);
+                    out.push((file, path, action));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The placeholder the pipeline fills with the build's image in `taskdef`: the name the
+/// `Image1ContainerName` of a CodeDeployToECS action gives, when that is placeholder text and
+/// not the name of one of the task definition's containers; `IMAGE1_NAME` otherwise (the
+/// name CP003 sets).
+pub fn image1_placeholder(unit: &Unit, taskdef: &Value) -> String {
+    let names = container_names(taskdef);
+    codedeploy_actions(unit)
+        .iter()
+        .filter_map(|(_, _, a)| {
+            a.pointer("/configuration/Image1ContainerName")
+                .and_then(Value::as_str)
+        })
+        .map(|p| {
+            let p = p.trim();
+            placeholder_name(p).unwrap_or(p)
+        })
+        .find(|p| is_placeholder_text(p) && !names.contains(p))
+        .unwrap_or(IMAGE1)
+        .to_string()
+}
+
+/// The placeholder name AWS documents for the first image.
+pub const IMAGE1: &str = "IMAGE1_NAME";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(placeholder_name("<IMAGE1_NAME>"), Some("IMAGE1_NAME"));
+        assert_eq!(placeholder_name("<>"), None);
+        assert_eq!(placeholder_name("repo:latest"), None);
+        assert!(is_placeholder_text("IMAGE1_NAME"));
+        assert!(!is_placeholder_text("a b"));
+    }
+}

@@ -16,7 +16,15 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let floor = cx.param_u64("min_grace_period").unwrap_or(60);
+        // The floor is TD003's start period (configuration, else its catalog default), as
+        // the catalog documents: the grace period covers the same start-up time.
+        let floor = cx
+            .config
+            .param("TD003", "start_period")
+            .cloned()
+            .or_else(|| super::meta::get("TD003").and_then(|m| m.default_param("start_period")))
+            .and_then(|v| v.as_u64())
+            .unwrap_or(60);
         // The longest container start period of the unit's task definition, when there is one.
         let start_period = cx
             .unit

@@ -84,6 +84,117 @@ impl Mask {
     }
 }
 
+/// Values in `text` that look like secrets, whatever file kind it is: `NAME: value` and
+/// `NAME=value` pairs (YAML, JSON, environment dumps in logs), ECS-style
+/// `{"name": …, "value": …}` pairs, literal `docker login -p` arguments, credential-shaped
+/// tokens anywhere and private key bodies. Used to mask outputs even when no fix reported
+/// the value; a false positive only costs a `****` in a report.
+pub fn sweep(text: &str) -> Vec<String> {
+    use std::sync::LazyLock;
+
+    use regex::Regex;
+
+    use crate::catalog::secrets::{credential_in, is_reference, plaintext_secret};
+
+    static PAIR: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r#"["']?([A-Za-z_][A-Za-z0-9_.\-]*)["']?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"',}\]#]+)"#,
+        )
+        .ok()
+    });
+    static NAME_VALUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)["']?name["']?\s*:\s*["']?([A-Za-z0-9_.\-]+)["']?\s*,?\s*(?:-\s*)?["']?value["']?\s*:\s*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"',}\]#]+)"#,
+        )
+        .ok()
+    });
+    static VALUE_NAME: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)"value"\s*:\s*("(?:[^"\\\n]|\\.)*")\s*,\s*"name"\s*:\s*"([A-Za-z0-9_.\-]+)""#,
+        )
+        .ok()
+    });
+    static LOGIN_ARG: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r#"(?:^|\s)(?:-p|--password)(?:=|\s+)("[^"\n]*"|'[^'\n]*'|\S+)"#).ok()
+    });
+    static TOKEN: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"[A-Za-z0-9_\-]{16,}").ok());
+
+    fn unquote(v: &str) -> String {
+        if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+            serde_json::from_str::<String>(v).unwrap_or_else(|_| v[1..v.len() - 1].to_string())
+        } else if v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') {
+            v[1..v.len() - 1].to_string()
+        } else {
+            v.to_string()
+        }
+    }
+
+    let mut out: Vec<String> = Vec::new();
+    let push = |name: &str, raw: &str, out: &mut Vec<String>| {
+        let value = unquote(raw);
+        if plaintext_secret(name, &value).is_some() {
+            out.push(value);
+        }
+    };
+    if let Some(re) = PAIR.as_ref() {
+        for c in re.captures_iter(text) {
+            if let (Some(n), Some(v)) = (c.get(1), c.get(2)) {
+                push(n.as_str(), v.as_str(), &mut out);
+            }
+        }
+    }
+    if let Some(re) = NAME_VALUE.as_ref() {
+        for c in re.captures_iter(text) {
+            if let (Some(n), Some(v)) = (c.get(1), c.get(2)) {
+                push(n.as_str(), v.as_str(), &mut out);
+            }
+        }
+    }
+    if let Some(re) = VALUE_NAME.as_ref() {
+        for c in re.captures_iter(text) {
+            if let (Some(v), Some(n)) = (c.get(1), c.get(2)) {
+                push(n.as_str(), v.as_str(), &mut out);
+            }
+        }
+    }
+    if let Some(re) = LOGIN_ARG.as_ref() {
+        for line in text.lines().filter(|l| l.contains("login")) {
+            for c in re.captures_iter(line) {
+                if let Some(v) = c.get(1) {
+                    let value = unquote(v.as_str());
+                    if !is_reference(&value) && !value.starts_with('$') && value != "****" {
+                        out.push(value);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(re) = TOKEN.as_ref() {
+        for m in re.find_iter(text) {
+            if credential_in(m.as_str()).is_some() {
+                out.push(m.as_str().to_string());
+            }
+        }
+    }
+    let mut in_key = false;
+    for line in text.lines() {
+        let t = line
+            .trim()
+            .trim_matches(|c| c == '"' || c == ',' || c == '\'');
+        if t.contains("-----BEGIN") && t.contains("PRIVATE KEY-----") {
+            in_key = true;
+        } else if t.contains("-----END") {
+            in_key = false;
+        } else if in_key && t.len() >= 8 {
+            out.push(t.to_string());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +231,21 @@ mod tests {
             }
             assert_eq!(m.apply(t), slow, "{t}");
         }
+    }
+
+    #[test]
+    fn sweep_finds_pairs_tokens_and_login_arguments() {
+        let yaml = "env:\n  variables:\n    DB_PASSWORD: \"s3cr3t-value!\"\n    TOKEN_URL: \"https://x/token\"\n    PASSWORD_MIN_LENGTH: \"12\"\n    REF: $OTHER\ncmd: docker login -u me -p hunter2hunter2 && echo ok\n";
+        let found = sweep(yaml);
+        assert!(found.contains(&"s3cr3t-value!".to_string()), "{found:?}");
+        assert!(found.contains(&"hunter2hunter2".to_string()), "{found:?}");
+        assert!(!found.iter().any(|v| v.contains("https")), "{found:?}");
+        assert!(!found.contains(&"12".to_string()));
+        let json = r#"{"environment": [{"name": "JWT_SECRET", "value": "abc\"def123"}], "OAuthToken": "x"}"#;
+        let found = sweep(json);
+        assert!(found.contains(&"abc\"def123".to_string()), "{found:?}");
+        let log = "key AKIAIOSFODNN7EXAMPLE here";
+        assert_eq!(sweep(log), vec!["AKIAIOSFODNN7EXAMPLE".to_string()]);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! a document: units are reduced to this as soon as they are processed.
 
 pub mod diff;
+pub mod json;
+pub mod markdown;
 pub mod mask;
+pub mod sarif;
 pub mod text;
 
 use crate::catalog::Safety;
@@ -43,6 +46,8 @@ pub struct FileReport {
     pub original: Option<String>,
     pub fixed: Option<String>,
     pub written: bool,
+    /// Lower-case hex SHA-256 of the file's content as read (for the markdown marker).
+    pub sha256: String,
 }
 
 #[derive(Clone, Debug)]
@@ -58,7 +63,87 @@ pub struct FindingReport {
     pub follow_ups: Vec<String>,
 }
 
+/// The status of a finding as every machine-readable format names it.
+pub fn status_name(status: &Status, applied: bool) -> &'static str {
+    match status {
+        Status::Fixed if applied => "fixed",
+        Status::Fixed => "fixable",
+        Status::NeedsUnsafe => "unsafe",
+        Status::Manual => "manual",
+        Status::FixFailed(_) => "fix-failed",
+        Status::Addressed => "addressed",
+    }
+}
+
+/// Lower-case hex of SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Replaces every string of a JSON value (keys included) by its masked form, so that a
+/// secret can never reach a JSON-based format, whatever field it ended up in.
+pub fn mask_json(v: &mut serde_json::Value, mask: &Mask) {
+    use serde_json::Value;
+    if mask.is_empty() {
+        return;
+    }
+    match v {
+        Value::String(s) => {
+            let m = mask.apply(s);
+            if m != *s {
+                *s = m;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| mask_json(x, mask)),
+        Value::Object(o) => {
+            let old = std::mem::take(o);
+            for (k, mut x) in old {
+                mask_json(&mut x, mask);
+                o.insert(mask.apply(&k), x);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl RunReport {
+    /// Ids of the fixes in the output (applied, or shown as a diff in a dry run), sorted.
+    pub fn fixed_ids(&self) -> Vec<&'static str> {
+        let mut ids: Vec<&'static str> = self
+            .findings()
+            .filter(|f| f.status == Status::Fixed)
+            .map(|f| f.rule)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// SHA-256 over every input file, in path order: for each, its path, a NUL, the hex
+    /// SHA-256 of its content and a newline. Independent of the fixes and of the catalog.
+    pub fn input_digest(&self) -> String {
+        let mut files: Vec<(&str, &str)> = self
+            .files()
+            .map(|f| (f.path.as_str(), f.sha256.as_str()))
+            .collect();
+        files.sort_unstable();
+        files.dedup();
+        let mut buf = String::new();
+        for (path, sha) in files {
+            buf.push_str(path);
+            buf.push('\0');
+            buf.push_str(sha);
+            buf.push('\n');
+        }
+        sha256_hex(buf.as_bytes())
+    }
+
     pub fn mask(&self) -> Mask {
         Mask::new(self.units.iter().flat_map(|u| u.secrets.iter().cloned()))
     }

@@ -1,0 +1,88 @@
+//! AS001: the AppSpec's TaskDefinition is `<TASK_DEFINITION>` under CodeDeployToECS.
+
+use serde_json::Value;
+
+use crate::document::{Op, Path};
+use crate::model::Kind;
+use crate::workspace::{DeployPath, Unit, pipeline_actions};
+
+use super::support::docs_of;
+use super::{Context, Finding, Safety};
+
+pub struct Rule;
+
+pub const PLACEHOLDER: &str = "<TASK_DEFINITION>";
+
+/// Whether the AppSpec is deployed by CodePipeline's CodeDeployToECS action: the pipeline says
+/// so, or the AppSpec ships with a buildspec (a `create-deployment` by hand needs a real ARN).
+pub fn through_pipeline(unit: &Unit) -> bool {
+    let by_pipeline = unit.of_kind(Kind::CodePipeline).any(|(_, f)| {
+        pipeline_actions(f.value()).any(|a| {
+            a.pointer("/actionTypeId/provider").and_then(Value::as_str) == Some("CodeDeployToECS")
+        })
+    });
+    by_pipeline || unit.of_kind(Kind::Buildspec).next().is_some()
+}
+
+/// Each ECS service resource of an AppSpec: (path of its Properties, the Properties).
+pub fn ecs_resources<'a>(appspec: &'a Value, root: &Path) -> Vec<(Path, &'a Value)> {
+    let mut out = Vec::new();
+    let Some(resources) = appspec.get("Resources").and_then(Value::as_array) else {
+        return out;
+    };
+    for (i, r) in resources.iter().enumerate() {
+        for (name, res) in r.as_object().into_iter().flatten() {
+            if res.get("Type").and_then(Value::as_str) != Some("AWS::ECS::Service") {
+                continue;
+            }
+            if let Some(props) = res.get("Properties").filter(|p| p.is_object()) {
+                out.push((
+                    root.key("Resources").index(i).key(name).key("Properties"),
+                    props,
+                ));
+            }
+        }
+    }
+    out
+}
+
+impl super::Rule for Rule {
+    fn id(&self) -> &'static str {
+        "AS001"
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        if cx.facts.deploy_path != DeployPath::CodeDeploy || !through_pipeline(cx.unit) {
+            return;
+        }
+        for (file, appspec, root) in docs_of(cx.unit, Kind::Appspec) {
+            for (props_path, props) in ecs_resources(appspec, root) {
+                let Some(td) = props.get("TaskDefinition").and_then(Value::as_str) else {
+                    continue;
+                };
+                if td.trim() == PLACEHOLDER {
+                    continue;
+                }
+                let path = props_path.key("TaskDefinition");
+                out.push(
+                    Finding::at(
+                        cx.id(),
+                        file,
+                        path.clone(),
+                        format!(
+                            "AppSpec TaskDefinition is \"{td}\", not {PLACEHOLDER}: CodeDeployToECS fills in the revision it registers, a fixed value redeploys the same old revision"
+                        ),
+                    )
+                    .with_fix(
+                        format!("set TaskDefinition to {PLACEHOLDER}"),
+                        Safety::Safe,
+                        vec![Op::Replace {
+                            path,
+                            value: Value::String(PLACEHOLDER.to_string()),
+                        }],
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! BS004: on the CodeDeploy path the build writes `imageDetail.json` and ships it with the task
+//! definition template and the AppSpec.
+
+use regex::Regex;
+use serde_json::{Value, json};
+
+use crate::document::{Op, Position};
+use crate::model::Kind;
+use crate::workspace::{DeployPath, Unit, pipeline_actions};
+
+use super::bs005_mutable_latest_tag::{Tag, is_latest, pushed, tag_of};
+use super::buildspec::{commands, referenced_vars, variable_value};
+use super::support::docs_of;
+use super::{Context, Finding, Safety};
+
+pub struct Rule;
+
+pub const IMAGE_DETAIL: &str = "imageDetail.json";
+
+/// The template paths the CodeDeployToECS action reads (defaults `taskdef.json`, `appspec.yaml`).
+fn template_paths(unit: &Unit) -> (String, String) {
+    let mut td = "taskdef.json".to_string();
+    let mut ap = "appspec.yaml".to_string();
+    for (_, f) in unit.of_kind(Kind::CodePipeline) {
+        for a in pipeline_actions(f.value()) {
+            if a.pointer("/actionTypeId/provider").and_then(Value::as_str)
+                != Some("CodeDeployToECS")
+            {
+                continue;
+            }
+            if let Some(p) = a
+                .pointer("/configuration/TaskDefinitionTemplatePath")
+                .and_then(Value::as_str)
+            {
+                td = p.to_string();
+            }
+            if let Some(p) = a
+                .pointer("/configuration/AppSpecTemplatePath")
+                .and_then(Value::as_str)
+            {
+                ap = p.to_string();
+            }
+            return (td, ap);
+        }
+    }
+    // Without a pipeline: the unit's own files when they sit next to the buildspec.
+    let dir_of = |k: Kind| {
+        unit.single(k)
+            .map(|(_, f)| (f.path.parent().map(|p| p.to_path_buf()), f.file_name()))
+    };
+    let bs_dir = dir_of(Kind::Buildspec).and_then(|(d, _)| d);
+    if let Some((d, name)) = dir_of(Kind::TaskDef)
+        && d == bs_dir
+    {
+        td = name;
+    }
+    if let Some((d, name)) = dir_of(Kind::Appspec)
+        && d == bs_dir
+    {
+        ap = name;
+    }
+    (td, ap)
+}
+
+/// A CodeBuild artifact glob as a regex (`**/` any folders, `*` and `?` within a name).
+fn glob(pattern: &str) -> Option<Regex> {
+    let mut re = String::from("^");
+    let mut chars = pattern.trim_start_matches("./").chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if chars.peek() == Some(&'/') {
+                    chars.next();
+                    re.push_str("(?:.*/)?");
+                } else {
+                    re.push_str(".*");
+                }
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    Regex::new(&re).ok()
+}
+
+/// Whether an `artifacts.files` pattern ships `path` (with `discard-paths`, files land at their
+/// base name).
+fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
+    if glob(pattern).is_some_and(|r| r.is_match(path.trim_start_matches("./"))) {
+        return true;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    discard_paths
+        && !path.contains('/')
+        && pattern
+            .rsplit('/')
+            .next()
+            .and_then(glob)
+            .is_some_and(|r| r.is_match(name))
+}
+
+impl super::Rule for Rule {
+    fn id(&self) -> &'static str {
+        "BS004"
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        if cx.facts.deploy_path != DeployPath::CodeDeploy {
+            return;
+        }
+        let (td_path, ap_path) = template_paths(cx.unit);
+        for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
+            let cmds = commands(bs, root);
+            let writes_detail = cmds
+                .iter()
+                .flat_map(|c| c.lines())
+                .any(|l| l.contains(IMAGE_DETAIL) && l.contains('>'));
+            let writes_defs = cmds
+                .iter()
+                .flat_map(|c| c.lines())
+                .any(|l| l.contains("imagedefinitions.json") && l.contains('>'));
+            if !writes_detail {
+                self.writer(cx, file, bs, root, &cmds, writes_defs, out);
+            }
+            // The artifact must carry the three files.
+            let artifacts = bs.get("artifacts");
+            let discard = artifacts
+                .and_then(|a| a.get("discard-paths"))
+                .is_some_and(|v| {
+                    matches!(v, Value::Bool(true))
+                        || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("yes"))
+                });
+            let files: Vec<&str> = match artifacts.and_then(|a| a.get("files")) {
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                Some(Value::String(s)) => vec![s.as_str()],
+                _ => Vec::new(),
+            };
+            let missing: Vec<String> = [IMAGE_DETAIL.to_string(), td_path.clone(), ap_path.clone()]
+                .into_iter()
+                .filter(|p| !files.iter().any(|pat| ships(pat, p, discard)))
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let files_path = root.key("artifacts").key("files");
+            let f = Finding::at(
+                cx.id(),
+                file,
+                files_path.clone(),
+                format!(
+                    "the build artifact lacks {}, which the CodeDeployToECS action reads",
+                    missing.join(", ")
+                ),
+            );
+            let ops = match (artifacts, artifacts.and_then(|a| a.get("files"))) {
+                (Some(a), _) if a.get("base-directory").is_some() => Vec::new(),
+                (None, _) => vec![Op::InsertKey {
+                    path: root.clone(),
+                    key: "artifacts".to_string(),
+                    value: json!({ "files": missing }),
+                    position: Position::End,
+                }],
+                (Some(a), None) if a.is_object() => vec![Op::InsertKey {
+                    path: root.key("artifacts"),
+                    key: "files".to_string(),
+                    value: json!(missing),
+                    position: Position::Start,
+                }],
+                (Some(_), Some(Value::Array(a))) => missing
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| Op::InsertItem {
+                        path: files_path.clone(),
+                        index: a.len() + k,
+                        value: Value::String(p.clone()),
+                    })
+                    .collect(),
+                (Some(_), Some(Value::String(s))) => {
+                    let mut all = vec![s.clone()];
+                    all.extend(missing.iter().cloned());
+                    vec![Op::Replace {
+                        path: files_path.clone(),
+                        value: json!(all),
+                    }]
+                }
+                _ => Vec::new(),
+            };
+            out.push(if ops.is_empty() {
+                f.follow_up(format!(
+                    "List {} under artifacts.files (relative to base-directory, if you keep one)",
+                    missing.join(", ")
+                ))
+            } else {
+                f.with_fix(
+                    "ship imageDetail.json, the task definition and the AppSpec",
+                    Safety::Safe,
+                    ops,
+                )
+            });
+        }
+    }
+}
+
+impl Rule {
+    #[allow(clippy::too_many_arguments)]
+    fn writer(
+        &self,
+        cx: &Context<'_>,
+        file: usize,
+        bs: &Value,
+        root: &crate::document::Path,
+        cmds: &[super::buildspec::Command<'_>],
+        writes_defs: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let mutable = |r: &str| match tag_of(r, None) {
+            Tag::Latest(_) => true,
+            _ => {
+                let tag = r.trim_matches('"').rsplit(':').next().unwrap_or("");
+                referenced_vars(tag)
+                    .first()
+                    .and_then(|v| variable_value(bs, root, v))
+                    .is_some_and(|v| is_latest(&v))
+            }
+        };
+        let pushes: Vec<(usize, String)> = cmds
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.lines().flat_map(pushed).map(move |r| (i, r)))
+            .collect();
+        let last_defs = cmds
+            .iter()
+            .rposition(|c| c.lines().any(|l| l.contains("imagedefinitions.json")));
+        let immutable: Vec<&(usize, String)> = pushes.iter().filter(|(_, r)| !mutable(r)).collect();
+        let mut repos: Vec<String> = immutable
+            .iter()
+            .map(|(_, r)| {
+                r.trim_matches('"')
+                    .rsplit_once(':')
+                    .map_or(r.clone(), |(a, _)| a.to_string())
+            })
+            .collect();
+        repos.dedup();
+        let wrong = if writes_defs {
+            " (it writes imagedefinitions.json, the ECS standard action's file, which CodeDeployToECS does not read)"
+        } else {
+            ""
+        };
+        let anchor = pushes.last().map(|(i, _)| *i).max(last_defs);
+        let location = match anchor {
+            Some(i) => cmds[i].path(),
+            None => root.key("phases").key("post_build").key("commands"),
+        };
+        let f = Finding::at(
+            cx.id(),
+            file,
+            location,
+            format!(
+                "the build does not write {IMAGE_DETAIL}, which the CodeDeployToECS action needs{wrong}"
+            ),
+        );
+        let (Some((_, image)), Some(i), 1) = (immutable.last(), anchor, repos.len()) else {
+            out.push(f.follow_up(if pushes.is_empty() {
+                "Push the image, then write `printf '{\"ImageURI\":\"%s\"}' \"$REPOSITORY_URI:$IMAGE_TAG\" > imageDetail.json`".to_string()
+            } else if immutable.is_empty() {
+                "Push an immutable tag first (BS005), then write imageDetail.json with it".to_string()
+            } else {
+                "The build pushes several repositories: write imageDetail.json for the one the deployment's Image1 container runs".to_string()
+            }));
+            return;
+        };
+        let cmd = &cmds[i];
+        let line = format!(
+            "printf '{{\"ImageURI\":\"%s\"}}' \"{}\" > {IMAGE_DETAIL}",
+            image.trim_matches('"')
+        );
+        out.push(f.with_fix(
+            format!("write {IMAGE_DETAIL} with the pushed image"),
+            Safety::Safe,
+            vec![Op::InsertItem {
+                path: cmd.list.clone(),
+                index: cmd.index + 1,
+                value: Value::String(line),
+            }],
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_patterns() {
+        assert!(ships("**/*", "taskdef.json", false));
+        assert!(ships("*.json", "taskdef.json", false));
+        assert!(!ships("*.json", "appspec.yaml", false));
+        assert!(ships("deploy/taskdef.json", "taskdef.json", true));
+        assert!(!ships("deploy/taskdef.json", "taskdef.json", false));
+        assert!(ships("imageDetail.json", "imageDetail.json", false));
+    }
+}

@@ -1,0 +1,391 @@
+//! BS005: images are tagged with the commit, not only with a mutable `latest`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::document::{Op, Path};
+use crate::model::Kind;
+
+use super::buildspec::{
+    Command, LineEdit, TokKind, assignment, commands, defines, edit_lines, env_map, rewrite,
+    scalar_text, tokenize,
+};
+use super::support::docs_of;
+use super::{Context, Finding, Safety};
+
+pub struct Rule;
+
+pub const TAG_VAR: &str = "IMAGE_TAG";
+const DEFINE: [&str; 2] = [
+    "IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)",
+    "IMAGE_TAG=${IMAGE_TAG:-build-$CODEBUILD_BUILD_NUMBER}",
+];
+
+/// `latest`, `${X:=latest}`, `${X:-latest}`: a value that ends up as `latest`.
+static LATEST: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"^["']?(?:latest|\$\{[A-Za-z_][A-Za-z0-9_]*:?[=-]latest\})["']?$"#).ok()
+});
+
+pub fn is_latest(value: &str) -> bool {
+    LATEST.as_ref().is_some_and(|r| r.is_match(value.trim()))
+}
+
+/// How a pushed reference is tagged.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Tag {
+    /// `repo:latest` or `repo` (the repository part, as written).
+    Latest(String),
+    /// `repo:$VAR` where VAR is `latest` (the repository part).
+    LatestVar(String),
+    /// Anything else: a commit, a build number, a digest, unknown.
+    Other,
+}
+
+/// The references `docker push` pushes in a line.
+pub fn pushed(line: &str) -> Vec<String> {
+    let Some(toks) = tokenize(line) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, w) in toks.windows(2).enumerate() {
+        if w[0].raw == "docker"
+            && w[1].raw == "push"
+            && let Some(t) = toks[i + 2..]
+                .iter()
+                .take_while(|t| t.kind == TokKind::Word)
+                .find(|t| !t.raw.starts_with('-'))
+        {
+            out.push(t.raw.to_string());
+        }
+    }
+    out
+}
+
+pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
+    let r = reference.trim_matches('"');
+    if r.contains('@') {
+        return Tag::Other;
+    }
+    let last_slash = r.rfind('/').map_or(0, |i| i + 1);
+    match r[last_slash..].rfind(':').map(|i| i + last_slash) {
+        None => Tag::Latest(r.to_string()),
+        Some(i) => {
+            let (repo, tag) = (&r[..i], &r[i + 1..]);
+            if tag == "latest" {
+                Tag::Latest(repo.to_string())
+            } else if latest_var
+                .is_some_and(|v| tag == format!("${v}") || tag == format!("${{{v}}}"))
+            {
+                Tag::LatestVar(repo.to_string())
+            } else {
+                Tag::Other
+            }
+        }
+    }
+}
+
+/// What the fix does to each command.
+struct Plan {
+    /// IMAGE_TAG ends up as latest (so `$IMAGE_TAG` pushes are mutable).
+    latest_var: Option<&'static str>,
+    /// Replacement for the assignment that makes IMAGE_TAG latest.
+    define: Vec<String>,
+    /// Repositories whose `$IMAGE_TAG` push gets an extra `latest` push (IMAGE_TAG was plainly
+    /// `latest`, and latest is not pushed otherwise).
+    keep_latest: Vec<String>,
+    /// Whether literal `:latest` pushes get a commit tag pushed before them.
+    tag_literal: bool,
+}
+
+/// Where `IMAGE_TAG` is set to latest, if it is.
+enum LatestDef {
+    Variable,
+    Command,
+    None,
+}
+
+impl super::Rule for Rule {
+    fn id(&self) -> &'static str {
+        "BS005"
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
+            let cmds = commands(bs, root);
+            let var_value = env_map(bs, "variables")
+                .and_then(|m| m.get(TAG_VAR))
+                .and_then(scalar_text);
+            let cmd_values: Vec<&str> = cmds
+                .iter()
+                .flat_map(|c| c.lines())
+                .filter_map(|l| assignment(l, TAG_VAR))
+                .collect();
+            let def = if cmd_values.iter().any(|v| is_latest(v)) {
+                LatestDef::Command
+            } else if cmd_values.is_empty() && var_value.as_deref().is_some_and(is_latest) {
+                LatestDef::Variable
+            } else {
+                LatestDef::None
+            };
+            let defined = var_value.is_some() || !cmd_values.is_empty();
+            let latest_var = (!matches!(def, LatestDef::None)).then_some(TAG_VAR);
+            let all_lines: Vec<&str> = cmds.iter().flat_map(|c| c.lines()).collect();
+            let pushes: Vec<(usize, String)> = cmds
+                .iter()
+                .enumerate()
+                .flat_map(|(i, c)| c.lines().flat_map(pushed).map(move |r| (i, r)))
+                .filter(|(_, r)| !untagged_but_tagged_elsewhere(r, &all_lines))
+                .collect();
+            if pushes.is_empty()
+                || pushes
+                    .iter()
+                    .any(|(_, r)| tag_of(r, latest_var) == Tag::Other)
+            {
+                continue;
+            }
+            let var_pushes: Vec<String> = pushes
+                .iter()
+                .filter_map(|(_, r)| match tag_of(r, latest_var) {
+                    Tag::LatestVar(repo) => Some(repo),
+                    _ => None,
+                })
+                .collect();
+            let var_pushes_empty = var_pushes.is_empty();
+            let literal: Vec<String> = pushes
+                .iter()
+                .filter_map(|(_, r)| match tag_of(r, latest_var) {
+                    Tag::Latest(repo) => Some(repo),
+                    _ => None,
+                })
+                .collect();
+            let plain_latest = cmd_values
+                .iter()
+                .copied()
+                .chain(var_value.as_deref())
+                .any(|v| v.trim_matches(['"', '\'']) == "latest");
+            // `${X:=latest}` with X set by the buildspec: only the fallback is wrong.
+            let fallback_of = cmd_values.iter().find_map(|v| {
+                let inner = v.strip_prefix("${")?.strip_suffix("latest}")?;
+                let name = inner.strip_suffix(":=").or(inner.strip_suffix(":-"))?;
+                defines(bs, root, name).then(|| name.to_string())
+            });
+            let define = match fallback_of {
+                Some(x) => vec![format!("{TAG_VAR}=${{{x}:-build-$CODEBUILD_BUILD_NUMBER}}")],
+                None => DEFINE.iter().map(|s| s.to_string()).collect(),
+            };
+            let plan = Plan {
+                latest_var,
+                define,
+                keep_latest: if plain_latest {
+                    var_pushes
+                        .into_iter()
+                        .filter(|r| !literal.contains(r))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                tag_literal: latest_var.is_none() || var_pushes_empty,
+            };
+            let mut ops = Vec::new();
+            let mut inserted: Vec<(Path, usize)> = Vec::new();
+            for cmd in cmds.iter().rev() {
+                cmd_ops(cmd, &plan, &mut ops, &mut inserted);
+            }
+            let needs_definition = matches!(def, LatestDef::Variable) || !defined;
+            if matches!(def, LatestDef::Variable) {
+                let vars_len = env_map(bs, "variables").map_or(0, |m| m.len());
+                let path = root.key("env").key("variables");
+                let env_len = bs
+                    .get("env")
+                    .and_then(Value::as_object)
+                    .map_or(0, |m| m.len());
+                ops.push(Op::Remove {
+                    path: match (vars_len, env_len) {
+                        (1, 1) => root.key("env"),
+                        (1, _) => path,
+                        _ => path.key(TAG_VAR),
+                    },
+                });
+            }
+            if needs_definition {
+                let pre = bs
+                    .pointer("/phases/pre_build/commands")
+                    .and_then(Value::as_array);
+                let build = bs
+                    .pointer("/phases/build/commands")
+                    .and_then(Value::as_array);
+                let (list, index) = match (pre, build) {
+                    (Some(p), _) => {
+                        let list = root.key("phases").key("pre_build").key("commands");
+                        let extra = inserted
+                            .iter()
+                            .filter(|(l, _)| *l == list)
+                            .map(|(_, n)| n)
+                            .sum::<usize>();
+                        (list, p.len() + extra)
+                    }
+                    (None, Some(_)) => (root.key("phases").key("build").key("commands"), 0),
+                    _ => continue,
+                };
+                for (k, line) in DEFINE.iter().enumerate() {
+                    ops.push(Op::InsertItem {
+                        path: list.clone(),
+                        index: index + k,
+                        value: Value::String(line.to_string()),
+                    });
+                }
+            }
+            let (first, _) = &pushes[0];
+            out.push(
+                Finding::at(
+                    cx.id(),
+                    file,
+                    cmds[*first].path(),
+                    format!(
+                        "the build pushes only the mutable tag latest ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
+                        pushes.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .with_fix(
+                    "tag and push the commit (IMAGE_TAG from CODEBUILD_RESOLVED_SOURCE_VERSION)",
+                    Safety::Safe,
+                    ops,
+                )
+                .follow_up("Consider ECR tag immutability for the repository, and check that its lifecycle policy keeps enough images to roll back to"),
+            );
+        }
+    }
+}
+
+/// The edits of one command: pushes gain a commit tag, deploy files refer to it, a `latest`
+/// definition of IMAGE_TAG becomes the commit.
+fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec<(Path, usize)>) {
+    let tagged = |repo: &str| format!("{repo}:${TAG_VAR}");
+    let edit = |line: &str| -> Option<Vec<String>> {
+        if assignment(line, TAG_VAR).is_some_and(is_latest) {
+            return Some(plan.define.clone());
+        }
+        if plan.tag_literal
+            && (line.contains("imagedefinitions.json") || line.contains("imageDetail.json"))
+            && line.contains(":latest")
+        {
+            return Some(vec![line.replace(":latest", &format!(":${TAG_VAR}"))]);
+        }
+        let refs = pushed(line);
+        let r = refs.first()?;
+        let q = |s: String| {
+            if r.starts_with('"') {
+                format!("\"{s}\"")
+            } else {
+                s
+            }
+        };
+        match tag_of(r, plan.latest_var) {
+            Tag::Latest(repo) if plan.tag_literal => {
+                let src = r.trim_matches('"').to_string();
+                Some(vec![
+                    format!("docker tag {} {}", q(src), q(tagged(&repo))),
+                    format!("docker push {}", q(tagged(&repo))),
+                    line.to_string(),
+                ])
+            }
+            Tag::LatestVar(repo) if plan.keep_latest.contains(&repo) => Some(vec![
+                line.to_string(),
+                format!(
+                    "docker tag {} {}",
+                    q(tagged(&repo)),
+                    q(format!("{repo}:latest"))
+                ),
+                format!("docker push {}", q(format!("{repo}:latest"))),
+            ]),
+            _ => None,
+        }
+    };
+    let single_line = !cmd.text.trim().contains('\n');
+    if single_line {
+        let Some(lines) = edit(cmd.text.trim()) else {
+            return;
+        };
+        // Keep the item where the original line is; add the others around it.
+        let keep = lines.iter().position(|l| l == cmd.text.trim());
+        let (main, before, after): (String, Vec<String>, Vec<String>) = match keep {
+            Some(k) => (
+                lines[k].clone(),
+                lines[..k].to_vec(),
+                lines[k + 1..].to_vec(),
+            ),
+            None => (lines[0].clone(), Vec::new(), lines[1..].to_vec()),
+        };
+        if main != cmd.text.trim() {
+            ops.push(rewrite(cmd, main));
+        }
+        for l in after.iter().rev() {
+            ops.push(Op::InsertItem {
+                path: cmd.list.clone(),
+                index: cmd.index + 1,
+                value: Value::String(l.clone()),
+            });
+        }
+        for l in before.iter().rev() {
+            ops.push(Op::InsertItem {
+                path: cmd.list.clone(),
+                index: cmd.index,
+                value: Value::String(l.clone()),
+            });
+        }
+        inserted.push((cmd.list.clone(), before.len() + after.len()));
+    } else if let Some(new) = edit_lines(cmd.text, |l| match edit(l) {
+        Some(lines) => LineEdit::Replace(lines.join("\n")),
+        None => LineEdit::Keep,
+    }) {
+        ops.push(rewrite(cmd, new));
+    }
+}
+
+/// `docker push R` without a tag while the buildspec tags `R:<something>`: it relies on old
+/// Docker pushing every tag, so which tag it means is unclear.
+fn untagged_but_tagged_elsewhere(reference: &str, lines: &[&str]) -> bool {
+    let r = reference.trim_matches('"');
+    let last = r.rsplit('/').next().unwrap_or(r);
+    if last.contains(':') || r.contains('@') {
+        return false;
+    }
+    let prefix = format!("{r}:");
+    lines.iter().any(|l| {
+        l.match_indices(&prefix)
+            .any(|(i, _)| !l[i + prefix.len()..].starts_with("latest"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags() {
+        assert_eq!(
+            tag_of("$REPOSITORY_URI:latest", None),
+            Tag::Latest("$REPOSITORY_URI".into())
+        );
+        assert_eq!(
+            tag_of("$REPOSITORY_URI", None),
+            Tag::Latest("$REPOSITORY_URI".into())
+        );
+        assert_eq!(
+            tag_of("host:5000/app", None),
+            Tag::Latest("host:5000/app".into())
+        );
+        assert_eq!(tag_of("$R:$IMAGE_TAG", None), Tag::Other);
+        assert_eq!(
+            tag_of("$R:$IMAGE_TAG", Some("IMAGE_TAG")),
+            Tag::LatestVar("$R".into())
+        );
+        assert!(is_latest("${COMMIT_HASH:=latest}"));
+        assert!(!is_latest(
+            "$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
+        ));
+        assert_eq!(pushed("docker push $R:latest && echo ok"), ["$R:latest"]);
+    }
+}

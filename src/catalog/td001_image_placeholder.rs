@@ -1,0 +1,107 @@
+//! TD001: on the CodeDeploy path, the deployed container's image is the `<IMAGE1_NAME>`
+//! placeholder that CodeDeployToECS fills with the build's image.
+
+use serde_json::Value;
+
+use crate::document::Position;
+use crate::model::Kind;
+use crate::workspace::DeployPath;
+
+use super::support::{docs_of, image1_placeholder, placeholder_name, set_key};
+use super::{Context, Finding, Safety};
+
+pub struct Rule;
+
+fn image_of(c: &Value) -> Option<&str> {
+    c.get("image").and_then(Value::as_str).map(str::trim)
+}
+
+impl super::Rule for Rule {
+    fn id(&self) -> &'static str {
+        "TD001"
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        if cx.facts.deploy_path != DeployPath::CodeDeploy {
+            return;
+        }
+        for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
+            let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
+                continue;
+            };
+            let placeholder = image1_placeholder(cx.unit, td);
+            // Already a template: some container takes the pipeline's image.
+            if containers
+                .iter()
+                .any(|c| image_of(c).and_then(placeholder_name) == Some(placeholder.as_str()))
+            {
+                continue;
+            }
+            let Some(target) = cx.facts.image_container(td) else {
+                if containers.is_empty()
+                    || containers
+                        .iter()
+                        .any(|c| image_of(c).and_then(placeholder_name).is_some())
+                {
+                    continue;
+                }
+                let names: Vec<&str> = containers
+                    .iter()
+                    .filter_map(|c| c.get("name").and_then(Value::as_str))
+                    .collect();
+                out.push(
+                    Finding::at(
+                        cx.id(),
+                        file,
+                        root.key("containerDefinitions"),
+                        format!(
+                            "no container image is the <{placeholder}> placeholder, so CodeDeployToECS deploys the images written here, not the one the build pushed; pipefix cannot tell which of {} receives the build's image",
+                            names.join(", ")
+                        ),
+                    )
+                    .follow_up(format!(
+                        "Set \"image\": \"<{placeholder}>\" on the container that runs the build's image, or name it in the AppSpec LoadBalancerInfo.ContainerName"
+                    )),
+                );
+                continue;
+            };
+            let Some(container) = containers.get(target.index) else {
+                continue;
+            };
+            let current = image_of(container);
+            if current.and_then(placeholder_name).is_some() {
+                // A placeholder of another name: CP003 reconciles the pipeline with it.
+                continue;
+            }
+            let c_path = root.key("containerDefinitions").index(target.index);
+            let message = match current {
+                Some(image) => format!(
+                    "container \"{}\" ({}) has the fixed image \"{image}\": CodeDeployToECS registers it unchanged instead of the image the build pushed",
+                    target.name, target.because
+                ),
+                None => format!(
+                    "container \"{}\" ({}) has no image; CodeDeployToECS needs the <{placeholder}> placeholder there",
+                    target.name, target.because
+                ),
+            };
+            let op = set_key(
+                &c_path,
+                container,
+                "image",
+                Value::from(format!("<{placeholder}>")),
+                Position::After("name".into()),
+            );
+            out.push(
+                Finding::at(cx.id(), file, c_path.key("image"), message)
+                    .with_fix(
+                        format!("take the image from the pipeline (<{placeholder}>)"),
+                        Safety::Safe,
+                        vec![op],
+                    )
+                    .follow_up(format!(
+                        "The build must write imageDetail.json ({{\"ImageURI\": \"…\"}}) into the artifact named by Image1ArtifactName, and Image1ContainerName must be \"{placeholder}\" (BS004, CP003)"
+                    )),
+            );
+        }
+    }
+}

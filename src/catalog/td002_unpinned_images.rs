@@ -1,0 +1,180 @@
+//! TD002: container images are pinned by digest, so every task of a revision runs the same
+//! code.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::model::Kind;
+use crate::workspace::{DeployPath, Facts, image_repository};
+
+use super::support::{docs_of, placeholder_name};
+use super::{Context, Finding, Safety};
+
+pub struct Rule;
+
+static ECR: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(.+)$").ok()
+});
+
+/// Characters an image reference may hold; anything else is not quoted into a command.
+fn is_plain_reference(image: &str) -> bool {
+    !image.is_empty()
+        && image
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+}
+
+/// The tag of an image reference, if it has one.
+fn tag_of(image: &str) -> Option<&str> {
+    let repo = image_repository(image);
+    let rest = image.split('@').next().unwrap_or(image);
+    rest.get(repo.len()..)
+        .and_then(|t| t.strip_prefix(':'))
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether an image comes from Docker Hub (no registry host in its first component).
+pub fn is_docker_hub(image: &str) -> bool {
+    let first = image.split('/').next().unwrap_or("");
+    let has_host =
+        image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    !has_host
+        || first == "docker.io"
+        || first == "index.docker.io"
+        || first == "registry-1.docker.io"
+}
+
+/// `docker.io/library/nginx` and `nginx` name the same repository.
+fn normalise(repo: &str) -> String {
+    let r = repo
+        .strip_prefix("docker.io/")
+        .or_else(|| repo.strip_prefix("index.docker.io/"))
+        .unwrap_or(repo);
+    r.strip_prefix("library/").unwrap_or(r).to_string()
+}
+
+fn digest_for<'a>(facts: &'a Facts, repo: &str) -> Option<&'a str> {
+    facts.digests.get(repo).map(String::as_str).or_else(|| {
+        let want = normalise(repo);
+        facts
+            .digests
+            .iter()
+            .find(|(r, _)| normalise(r) == want)
+            .map(|(_, d)| d.as_str())
+    })
+}
+
+/// How to find the digest of an image that is not pinned.
+fn lookup_command(image: &str, tag: &str) -> String {
+    if !is_plain_reference(image) {
+        return "Look up the image's digest in its registry and pin it with `pipefix --pin IMAGE=sha256:…`".to_string();
+    }
+    let repo = image_repository(image);
+    if let Some(c) = ECR.as_ref().and_then(|re| re.captures(repo)) {
+        return format!(
+            "Find the digest with `aws ecr describe-images --region {} --repository-name {} --image-ids imageTag={tag} --query 'imageDetails[0].imageDigest' --output text`, then run pipefix with `--pin {image}=<digest>`",
+            &c[1], &c[2]
+        );
+    }
+    format!(
+        "Find the digest with `docker buildx imagetools inspect {image}` (the `Digest:` line), then run pipefix with `--pin {image}=<digest>`"
+    )
+}
+
+impl super::Rule for Rule {
+    fn id(&self) -> &'static str {
+        "TD002"
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
+            let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
+                continue;
+            };
+            // On the CodeDeploy path the pipeline writes the deployed container's image.
+            let deployed = (cx.facts.deploy_path == DeployPath::CodeDeploy)
+                .then(|| cx.facts.image_container(td))
+                .flatten()
+                .map(|c| c.index);
+            for (i, c) in containers.iter().enumerate() {
+                let Some(image) = c.get("image").and_then(Value::as_str).map(str::trim) else {
+                    continue;
+                };
+                if Some(i) == deployed
+                    || image.is_empty()
+                    || image.contains("@sha256:")
+                    || placeholder_name(image).is_some()
+                    || image.contains(['$', '{', '<', ' '])
+                {
+                    continue;
+                }
+                let repo = image_repository(image);
+                if cx.facts.deploy_path == DeployPath::CodeDeploy
+                    && cx.facts.built_repositories.contains(repo)
+                {
+                    continue;
+                }
+                let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                let tag = tag_of(image);
+                let mut message = match tag {
+                    Some(t) => format!(
+                        "container \"{name}\" image \"{image}\" is not pinned by digest: the tag \"{t}\" can be moved, so tasks started at different times can run different code"
+                    ),
+                    None => format!(
+                        "container \"{name}\" image \"{image}\" has no tag and no digest: it means \"latest\", whatever that is when a task starts"
+                    ),
+                };
+                if is_docker_hub(image) {
+                    message.push_str(
+                        "; it comes from Docker Hub, whose anonymous pulls are rate limited (toomanyrequests) — prefer ECR Public or an ECR pull-through cache",
+                    );
+                }
+                let path = root.key("containerDefinitions").index(i).key("image");
+                let finding = Finding::at(cx.id(), file, path.clone(), message);
+                let finding = match digest_for(cx.facts, repo) {
+                    Some(d) if crate::config::is_digest(d) => finding.with_fix(
+                        format!("pin \"{name}\" to {d}"),
+                        Safety::Safe,
+                        vec![crate::document::Op::Replace {
+                            path,
+                            value: Value::from(format!("{image}@{d}")),
+                        }],
+                    ),
+                    _ => finding.follow_up(lookup_command(image, tag.unwrap_or("latest"))),
+                };
+                out.push(finding);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_registries_and_commands() {
+        assert_eq!(tag_of("datadog/agent:latest"), Some("latest"));
+        assert_eq!(tag_of("host:5000/app"), None);
+        assert_eq!(tag_of("nginx"), None);
+        assert!(is_docker_hub("datadog/agent:latest"));
+        assert!(is_docker_hub("nginx"));
+        assert!(is_docker_hub("docker.io/library/nginx:1.25"));
+        assert!(!is_docker_hub("public.ecr.aws/datadog/agent:7"));
+        assert!(!is_docker_hub("localhost:5000/app"));
+        assert_eq!(normalise("docker.io/library/nginx"), "nginx");
+        let ecr = lookup_command(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:v1",
+            "v1",
+        );
+        assert!(
+            ecr.contains("--region us-east-1 --repository-name team/api --image-ids imageTag=v1")
+        );
+        assert!(
+            lookup_command("nginx", "latest").contains("docker buildx imagetools inspect nginx")
+        );
+        assert!(lookup_command("nginx;rm -rf", "latest").contains("pipefix --pin"));
+    }
+}

@@ -1,0 +1,194 @@
+//! Commands that write `pipefix.toml`: `pipefix init` (a commented starting file) and
+//! `pipefix ignore ID --path GLOB`, which edits the file with `toml_edit` so that the
+//! user's comments, order and layout survive. Every edited text is checked with
+//! [`Config::parse`] before it is written: a command never leaves a file pipefix refuses.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use toml_edit::{Array, DocumentMut, Item, Table};
+
+use crate::catalog::meta;
+use crate::config::{Config, DEFAULT_MAX_FILE_SIZE};
+
+/// The text `pipefix init` writes: every setting, commented out at its default, and the
+/// parameters of every fix of the catalog.
+pub fn init_text() -> String {
+    let mut s = String::new();
+    s.push_str(
+        "# pipefix.toml: which fixes pipefix runs, where, and with which parameters.\n\
+         # Every setting is optional; the commented-out values are the defaults.\n\
+         # `pipefix rules` lists the fixes; `pipefix explain ID` documents one.\n\n\
+         # Only these fixes (ids or prefixes such as \"TD\"); default: all of them.\n\
+         # select = [\"CP\", \"TD\"]\n\n\
+         # Never these fixes (ids or prefixes).\n\
+         # ignore = []\n\n\
+         # Also apply the fixes marked unsafe (they change deploy behaviour more deeply).\n\
+         # unsafe-fixes = false\n\n\
+         # Files larger than this many bytes are refused before they are read.\n",
+    );
+    let _ = writeln!(s, "# max-file-size = {DEFAULT_MAX_FILE_SIZE}\n");
+    s.push_str(
+        "# Fixes to skip below some paths: glob (relative to this file's folder) = [ids].\n\
+         # `pipefix ignore ID --path GLOB` adds entries here.\n\
+         [per-path-ignores]\n\
+         # \"legacy/**\" = [\"BS\"]\n\n\
+         # Image digests to pin: image repository (or image:tag) = digest.\n\
+         [pins]\n\
+         # \"public.ecr.aws/docker/library/node\" = \"sha256:<64 hex digits>\"\n",
+    );
+    let with_params: Vec<_> = meta::all()
+        .iter()
+        .filter(|m| !m.parameters.is_empty())
+        .collect();
+    if !with_params.is_empty() {
+        s.push_str("\n# Parameters of each fix: uncomment a table and the values to change.\n");
+    }
+    for m in with_params {
+        let _ = writeln!(s, "\n# {}: {}", m.id, m.title);
+        let _ = writeln!(s, "# [rules.{}]", m.id);
+        for (name, p) in &m.parameters {
+            for line in p.description.trim().lines() {
+                let _ = writeln!(s, "#   {}", line.trim());
+            }
+            match toml_literal(&p.default) {
+                Some(v) => {
+                    let _ = writeln!(s, "# {name} = {v}");
+                }
+                None => {
+                    let _ = writeln!(s, "# {name} =");
+                }
+            }
+        }
+    }
+    s
+}
+
+/// A JSON value as a TOML literal (`None` for null, which TOML cannot hold).
+fn toml_literal(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        // A JSON string literal is a valid TOML basic string.
+        Value::String(s) => serde_json::to_string(s).ok()?,
+        Value::Array(a) => {
+            let items: Option<Vec<String>> = a.iter().map(toml_literal).collect();
+            format!("[{}]", items?.join(", "))
+        }
+        Value::Object(o) => {
+            let items: Option<Vec<String>> = o
+                .iter()
+                .map(|(k, v)| {
+                    let key = serde_json::to_string(k).ok()?;
+                    toml_literal(v).map(|v| format!("{key} = {v}"))
+                })
+                .collect();
+            format!("{{ {} }}", items?.join(", "))
+        }
+    })
+}
+
+/// What [`add_per_path_ignore`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Edit {
+    Added(String),
+    AlreadyThere,
+}
+
+/// Add `id` to `[per-path-ignores]` under `glob` in the configuration `text`, keeping
+/// everything else as it was. Errors name the line where the file is wrong.
+pub fn add_per_path_ignore(text: &str, glob: &str, id: &str) -> Result<Edit, String> {
+    if !meta::all().iter().any(|m| m.id.starts_with(id)) || id.is_empty() {
+        return Err(format!(
+            "no fix id starts with {id:?} (see `pipefix rules`)"
+        ));
+    }
+    globset::Glob::new(glob).map_err(|e| format!("bad glob {glob:?}: {e}"))?;
+    // The file must be valid before it is touched, so that errors name the user's lines.
+    Config::parse(text).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.message().to_string())?;
+    let root = doc.as_table_mut();
+    if !root.contains_key("per-path-ignores") {
+        let mut t = Table::new();
+        if !text.trim().is_empty() {
+            t.decor_mut().set_prefix("\n");
+        }
+        root.insert("per-path-ignores", Item::Table(t));
+    }
+    let Some(table) = root
+        .get_mut("per-path-ignores")
+        .and_then(Item::as_table_like_mut)
+    else {
+        return Err("`per-path-ignores` must be a table of glob = [ids]".into());
+    };
+    match table.get_mut(glob) {
+        Some(item) => {
+            let Some(arr) = item.as_array_mut() else {
+                return Err(format!("`{glob}` in [per-path-ignores] is not a list"));
+            };
+            if arr.iter().any(|v| v.as_str() == Some(id)) {
+                return Ok(Edit::AlreadyThere);
+            }
+            arr.push(id);
+        }
+        None => {
+            let mut arr = Array::new();
+            arr.push(id);
+            table.insert(glob, Item::Value(arr.into()));
+        }
+    }
+    let out = doc.to_string();
+    Config::parse(&out).map_err(|e| format!("the edited file would be invalid: {}", e.message))?;
+    Ok(Edit::Added(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_text_is_a_valid_configuration() {
+        let text = init_text();
+        assert!(Config::parse(&text).is_ok());
+        // Uncommenting every parameter table keeps it valid.
+        let mut in_rules = false;
+        let uncommented: String = text
+            .lines()
+            .map(|l| {
+                in_rules |= l.starts_with("# [rules.");
+                match l.strip_prefix("# ") {
+                    Some(rest)
+                        if in_rules && (rest.starts_with("[rules.") || rest.contains(" = ")) =>
+                    {
+                        rest.to_string()
+                    }
+                    _ => l.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        if let Err(e) = Config::parse(&uncommented) {
+            panic!("line {}: {}\n{uncommented}", e.line, e.message);
+        }
+    }
+
+    #[test]
+    fn adds_to_an_existing_list_and_refuses_unknown_ids() {
+        let text = "[per-path-ignores]\n\"a/**\" = [\"BS\"] # old\n";
+        assert_eq!(
+            add_per_path_ignore(text, "a/**", "TD003"),
+            Ok(Edit::Added(
+                "[per-path-ignores]\n\"a/**\" = [\"BS\", \"TD003\"] # old\n".into()
+            ))
+        );
+        assert_eq!(
+            add_per_path_ignore(text, "a/**", "BS"),
+            Ok(Edit::AlreadyThere)
+        );
+        assert!(add_per_path_ignore(text, "a/**", "ZZ9").is_err());
+        assert!(add_per_path_ignore(text, "a/[", "TD").is_err());
+    }
+}
