@@ -548,7 +548,7 @@ fn buildspec(svc: &Service, rng: &mut Rng) -> String {
         "echo Logging in to Amazon ECR...".to_string(),
         login,
         "COMMIT_HASH=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)".to_string(),
-        "IMAGE_TAG=${COMMIT_HASH:=latest}".to_string(),
+        "IMAGE_TAG=$COMMIT_HASH".to_string(),
     ];
     if svc.has(Problem::DockerLoginPassword) {
         pre.push("docker login -u $DOCKERHUB_USERNAME -p $DOCKERHUB_TOKEN".into());

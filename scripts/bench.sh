@@ -2,15 +2,16 @@
 # Whole-process benchmark of pipefix on synthetic monorepos (see docs/performance.md).
 #
 #   scripts/bench.sh [--sizes "100 1000 10000"] [--runs 5] [--with-checkov]
-#                    [--checkov-max 1000] [--checkov-runs 3]
+#                    [--checkov-max 100] [--checkov-runs 1]
 #
 # For each size N it generates (once, cached under target/bench/) a monorepo of N services
 # with examples/gen-monorepo.rs, then measures wall time and peak RSS, median of --runs runs
 # after one warm-up run, of:
 #   pipefix   pipefix --dry-run DIR > /dev/null
 #   floor     find DIR -type f -exec cat {} + > /dev/null   (reading the same bytes)
-#   checkov   checkov -d DIR (only with --with-checkov, only up to --checkov-max services;
-#             bigger sizes are extrapolated linearly and marked with ~)
+#   checkov   checkov -d DIR (only with --with-checkov, no warm-up, only up to --checkov-max
+#             services: it takes minutes per hundred services; bigger sizes are extrapolated
+#             linearly from the largest measured one and marked with ~)
 # and the one-file (pre-commit) case: pipefix --dry-run one/taskdef.json, process start
 # included (hyperfine when installed, otherwise repeated runs).
 #
@@ -21,8 +22,8 @@ set -euo pipefail
 sizes="100 1000 10000"
 runs=5
 with_checkov=0
-checkov_max=1000
-checkov_runs=3
+checkov_max=100
+checkov_runs=1
 seed=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -82,11 +83,11 @@ tree() {
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# measure RUNS CMD... : prints "median_seconds median_peak_kib"
+# measure RUNS WARMUP(0|1) CMD... : prints "median_seconds median_peak_kib"
 measure() {
-    local n=$1; shift
+    local n=$1 warm=$2; shift 2
     local times=() mems=() t0 t1 i
-    "$@" > /dev/null 2>&1 || true # warm-up (page cache, binary)
+    if [ "$warm" = 1 ]; then "$@" > /dev/null 2>&1 || true; fi # warm-up (page cache, binary)
     for ((i = 0; i < n; i++)); do
         t0=$(date +%s%N)
         /usr/bin/time -f "%M" -o "$bench/.time" "$@" > /dev/null 2>&1 || true
@@ -108,13 +109,13 @@ declare -A P_T P_M F_T C_T C_X
 for n in $sizes; do
     dir=$(tree "$n")
     echo "== N=$n: pipefix" >&2
-    read -r P_T[$n] P_M[$n] < <(measure "$runs" "$pipefix" --dry-run "$dir")
+    read -r P_T[$n] P_M[$n] < <(measure "$runs" 1 "$pipefix" --dry-run "$dir")
     echo "== N=$n: read floor" >&2
-    read -r F_T[$n] _ < <(measure "$runs" find "$dir" -type f -exec cat {} +)
+    read -r F_T[$n] _ < <(measure "$runs" 1 find "$dir" -type f -exec cat {} +)
     if [ -n "$checkov" ]; then
         if [ "$n" -le "$checkov_max" ]; then
             echo "== N=$n: checkov" >&2
-            read -r C_T[$n] _ < <(measure "$checkov_runs" "$checkov" -d "$dir" --quiet --compact --skip-download)
+            read -r C_T[$n] _ < <(measure "$checkov_runs" 0 "$checkov" -d "$dir" --quiet --compact --skip-download)
             C_X[$n]=""
             last_checkov=$n
         fi
@@ -170,6 +171,6 @@ if command -v hyperfine > /dev/null; then
     hyperfine -N -i --warmup 10 --runs 100 --style basic "$pipefix --dry-run $one/taskdef.json" 2>&1 |
         grep -E 'Time|Range' | sed 's/^ */one file: /'
 else
-    read -r ot om < <(measure 50 "$pipefix" --dry-run "$one/taskdef.json")
+    read -r ot om < <(measure 50 1 "$pipefix" --dry-run "$one/taskdef.json")
     echo "one file: median $(awk -v t="$ot" 'BEGIN {printf "%.1f", t * 1000}') ms wall (50 runs, process start included; date(1) overhead included), peak $(awk -v k="$om" 'BEGIN {printf "%.1f", k / 1024}') MB"
 fi

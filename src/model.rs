@@ -90,7 +90,8 @@ pub fn looks_like_pipeline_file(text: &str) -> bool {
     MARKERS.iter().any(|m| text.contains(m))
 }
 
-/// Whether [`classify`] could recognise a document with this text at all. Every kind needs
+/// Whether [`classify`] could recognise a document with this text at all (a new kind must
+/// add the words it needs here; `tests/prefilter.rs` checks it). Every kind needs
 /// one of a few keys (or, for an AppSpec, the `AWS::ECS::Service` value), and without a
 /// backslash escape a JSON or YAML string can only mean those words when it spells them; a
 /// text that has none of them is not parsed (it is skipped as unrelated either way).
@@ -106,6 +107,9 @@ pub fn may_classify(text: &str) -> bool {
             "AWS::ECS::Service",
             "phases",
             "artifacts",
+            // Target groups ("TargetGroupName", "Name", …) and their "Attributes".
+            "Name",
+            "Attributes",
         ])
         .ok()
     });

@@ -83,7 +83,8 @@ fn glob(pattern: &str) -> Option<Regex> {
         }
     }
     re.push('$');
-    Regex::new(&re).ok()
+    // Checked for every artifact pattern on every pass: compiled once.
+    super::support::cached_regex(&re)
 }
 
 /// Whether an `artifacts.files` pattern ships `path` (with `discard-paths`, files land at their

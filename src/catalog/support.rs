@@ -54,7 +54,7 @@ pub fn cached_regex(pattern: &str) -> Option<regex::Regex> {
         }
         let r = regex::Regex::new(pattern).ok();
         // Parameters are few; a bound keeps a pathological caller from growing it forever.
-        if c.len() < 64 {
+        if c.len() < 256 {
             c.insert(pattern.to_string(), r.clone());
         }
         r
