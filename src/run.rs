@@ -118,7 +118,8 @@ pub fn run_with(
         process_unit(&group.1, config, &engine_opts, opts, sink)
     };
     // One unit (a pre-commit hook on one file) needs no thread pool.
-    let results: Vec<(Vec<FileError>, Option<UnitReport>)> = if opts.jobs == 1 || merged.len() <= 1 {
+    let results: Vec<(Vec<FileError>, Option<UnitReport>)> = if opts.jobs == 1 || merged.len() <= 1
+    {
         merged.iter().map(work).collect()
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
