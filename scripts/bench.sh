@@ -133,7 +133,7 @@ if [ -n "$checkov" ] && [ -n "${last_checkov:-}" ]; then
 fi
 
 files() { find "$1" -type f ! -name .stamp | wc -l; }
-bytes() { du -sb --exclude=.stamp "$1" | cut -f1; }
+bytes() { find "$1" -type f ! -name .stamp -printf '%s\n' | awk '{s += $1} END {print s}'; }
 
 printf '| %8s | %7s | %8s | %10s | %9s | %8s | %11s | %9s | %9s | %11s |\n' \
     services files MB "pipefix s" "floor s" "÷ floor" "checkov s" "× faster" "peak MB" "growth t/m"
