@@ -187,6 +187,8 @@ pub fn main() -> i32 {
         config: cli.config.clone(),
         max_file_size: cli.max_file_size,
         jobs: cli.jobs,
+        // Text and patch output need only the diffs (SARIF's fixes need the texts).
+        keep_texts: !matches!(cli.format, OutputFormat::Text | OutputFormat::Patch),
         ..RunOptions::default()
     };
     for id in opts.select.iter().chain(opts.ignore.iter()) {

@@ -217,6 +217,10 @@ pub fn load(c: &Candidate, max_size: u64, limits: &Limits) -> Result<Option<Load
         None => return Ok(None),
     };
     let looks = model::looks_like_pipeline_file(&text);
+    if !looks && !model::may_classify(&text) {
+        // Parsing could only end in "unrelated": skipped either way.
+        return Ok(None);
+    }
     let doc = match Document::parse(&text, format, limits) {
         Ok(d) => d,
         Err(e) if looks => {

@@ -8,10 +8,12 @@
 //! in that fix. The loop ends when no fix applies, or after [`MAX_PASSES`] (a bug too).
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
 
 use crate::catalog::{self, Context, Finding, Location, Rule, Safety, meta};
 use crate::config::Config;
 use crate::document::{Document, Limits};
+use crate::model::Kind;
 use crate::workspace::{Body, Facts, Unit};
 
 pub const MAX_PASSES: usize = 32;
@@ -223,10 +225,13 @@ fn apply_fix(
         return Err("logs are never rewritten".into());
     };
     let root = root.clone();
-    let mut doc: Document = doc.clone();
+    // Each edit makes a new document from the previous one: the original is never cloned.
+    let mut edited: Option<Document> = None;
     for op in &fix.ops {
-        doc = doc.apply(op, &opts.limits).map_err(|e| e.to_string())?;
+        let from = edited.as_ref().unwrap_or(doc);
+        edited = Some(from.apply(op, &opts.limits).map_err(|e| e.to_string())?);
     }
+    let doc = edited.unwrap_or_else(|| doc.clone());
     let before = std::mem::replace(
         &mut unit.files[finding.file].body,
         Body::Doc {
@@ -250,14 +255,11 @@ fn apply_fix(
 pub fn check(unit: &Unit, config: &Config, only: Option<&str>) -> Vec<Finding> {
     let facts = Facts::gather(unit, config);
     let mut out = Vec::new();
-    for rule in catalog::rules() {
+    for (rule, m, kinds) in rule_table() {
+        let (rule, m) = (rule.as_ref(), *m);
         if only.is_some_and(|id| id != rule.id()) {
             continue;
         }
-        let Some(m) = meta::get(rule.id()) else {
-            continue;
-        };
-        let kinds = m.kinds();
         if !unit.files.iter().any(|f| kinds.contains(&f.kind)) {
             continue;
         }
@@ -275,7 +277,7 @@ pub fn check(unit: &Unit, config: &Config, only: Option<&str>) -> Vec<Finding> {
             meta: m,
         };
         let start = out.len();
-        run_rule(rule.as_ref(), &cx, &mut out);
+        run_rule(rule, &cx, &mut out);
         // Per-path ignores and inline suppressions apply to the file a finding is in.
         let mut kept = out.split_off(start);
         kept.retain(|f| {
@@ -285,6 +287,23 @@ pub fn check(unit: &Unit, config: &Config, only: Option<&str>) -> Vec<Finding> {
         out.extend(kept);
     }
     out
+}
+
+/// Every rule of the catalog with its metadata and the kinds it reads, in catalog order,
+/// looked up once for the whole run.
+type RuleEntry = (&'static Box<dyn Rule>, &'static catalog::Meta, Vec<Kind>);
+
+fn rule_table() -> &'static [RuleEntry] {
+    static TABLE: OnceLock<Vec<RuleEntry>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        catalog::rules()
+            .iter()
+            .filter_map(|rule| {
+                let m = meta::get(rule.id())?;
+                Some((rule, m, m.kinds()))
+            })
+            .collect()
+    })
 }
 
 fn run_rule(rule: &dyn Rule, cx: &Context<'_>, out: &mut Vec<Finding>) {

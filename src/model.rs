@@ -90,6 +90,31 @@ pub fn looks_like_pipeline_file(text: &str) -> bool {
     MARKERS.iter().any(|m| text.contains(m))
 }
 
+/// Whether [`classify`] could recognise a document with this text at all. Every kind needs
+/// one of a few keys (or, for an AppSpec, the `AWS::ECS::Service` value), and without a
+/// backslash escape a JSON or YAML string can only mean those words when it spells them; a
+/// text that has none of them is not parsed (it is skipped as unrelated either way).
+pub fn may_classify(text: &str) -> bool {
+    use std::sync::LazyLock;
+    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new([
+            "\\",
+            "stages",
+            "containerDefinitions",
+            "deploymentGroupName",
+            "serviceName",
+            "AWS::ECS::Service",
+            "phases",
+            "artifacts",
+        ])
+        .ok()
+    });
+    match &*WORDS {
+        Some(words) => words.is_match(text),
+        None => true,
+    }
+}
+
 /// Classify a parsed JSON/YAML document. Returns the kind and the path of the object the
 /// fixes work on (inside `{"pipeline": …}`, `{"taskDefinition": …}`, … wrappers).
 pub fn classify(v: &Value) -> Option<(Kind, Path)> {

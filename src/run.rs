@@ -27,6 +27,10 @@ pub struct RunOptions {
     pub limits: Limits,
     /// Threads; 0 = one per core.
     pub jobs: usize,
+    /// Keep the original and fixed text of changed files in the report (formats that need
+    /// more than the diff). Off, only the diff is kept, which is what bounds the memory of a
+    /// big run.
+    pub keep_texts: bool,
 }
 
 impl Default for RunOptions {
@@ -42,6 +46,7 @@ impl Default for RunOptions {
             max_file_size: None,
             limits: Limits::default(),
             jobs: 0,
+            keep_texts: true,
         }
     }
 }
@@ -110,9 +115,10 @@ pub fn run_with(
         limits: opts.limits,
     };
     let work = |group: &(PathBuf, Vec<Candidate>)| -> (Vec<FileError>, Option<UnitReport>) {
-        process_unit(&group.1, config, &engine_opts, opts.apply, sink)
+        process_unit(&group.1, config, &engine_opts, opts, sink)
     };
-    let results: Vec<(Vec<FileError>, Option<UnitReport>)> = if opts.jobs == 1 {
+    // One unit (a pre-commit hook on one file) needs no thread pool.
+    let results: Vec<(Vec<FileError>, Option<UnitReport>)> = if opts.jobs == 1 || merged.len() <= 1 {
         merged.iter().map(work).collect()
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -141,9 +147,10 @@ fn process_unit(
     candidates: &[Candidate],
     config: &Config,
     opts: &Options,
-    apply: bool,
+    run: &RunOptions,
     sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
 ) -> (Vec<FileError>, Option<UnitReport>) {
+    let apply = run.apply;
     let mut errors = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
     for c in candidates {
@@ -197,8 +204,12 @@ fn process_unit(
                 .fixed
                 .as_ref()
                 .map(|new| diff::unified(&shown, &fr.original, new)),
-            original: fr.fixed.as_ref().map(|_| fr.original.clone()),
-            fixed: fr.fixed.clone(),
+            original: fr
+                .fixed
+                .as_ref()
+                .filter(|_| run.keep_texts)
+                .map(|_| fr.original.clone()),
+            fixed: fr.fixed.as_ref().filter(|_| run.keep_texts).cloned(),
             written,
             sha256: crate::report::sha256_hex(fr.original.as_bytes()),
         });

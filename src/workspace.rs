@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use regex::Regex;
 use serde_json::Value;
@@ -130,18 +131,13 @@ pub struct ImageContainer {
 impl Facts {
     pub fn gather(unit: &Unit, config: &Config) -> Facts {
         let deploy_path = deploy_path(unit);
-        let mut texts: Vec<String> = Vec::new();
+        let mut texts: Vec<&str> = Vec::new();
         for f in &unit.files {
             if let Some(v) = f.value() {
                 collect_strings(v, &mut texts);
             }
         }
-        let registry_re = Regex::new(r"\b(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b")
-            .expect("static regex");
-        let arn_re =
-            Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):")
-                .expect("static regex");
-        let iam_re = Regex::new(r"\barn:aws[a-z-]*:iam::(\d{12}):").expect("static regex");
+        let (registry_re, arn_re, iam_re) = (&*REGISTRY_RE, &*ARN_RE, &*IAM_RE);
         // ARNs name the unit's own resources, so they decide the region and account first; an
         // ECR registry host may be another account's (App Mesh's Envoy, a shared-services
         // account) and only counts when it is the unit's account, or when nothing else tells.
@@ -185,10 +181,7 @@ impl Facts {
             }
         }
         built_repositories.extend(digests.keys().cloned());
-        let ecr_repo_re = Regex::new(
-            r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$",
-        )
-        .expect("static regex");
+        let ecr_repo_re = &*ECR_REPO_RE;
         for (_, f) in unit.of_kind(Kind::Buildspec) {
             let mut strings = Vec::new();
             if let Some(v) = f.value() {
@@ -196,7 +189,7 @@ impl Facts {
             }
             for s in strings {
                 // `REPOSITORY_URI=…` in a command, or the value of an env variable.
-                let candidate = s.rsplit('=').next().unwrap_or(&s).trim().trim_matches('"');
+                let candidate = s.rsplit('=').next().unwrap_or(s).trim().trim_matches('"');
                 let repo = image_repository(candidate);
                 if ecr_repo_re.is_match(repo) {
                     built_repositories.insert(repo.to_string());
@@ -397,9 +390,37 @@ pub fn pipeline_actions(v: Option<&Value>) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
-fn collect_strings(v: &Value, out: &mut Vec<String>) {
+// Compiled once per run. Account ids and region digits are ASCII (`[0-9]`, not the much
+// larger Unicode `\d`, which made compiling these a visible part of a one-file run).
+static REGISTRY_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b").expect("static regex")
+});
+static ARN_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-gov)?-[a-z]+-[0-9]):([0-9]{12}):")
+        .expect("static regex")
+});
+static IAM_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\barn:aws[a-z-]*:iam::([0-9]{12}):").expect("static regex")
+});
+static ECR_REPO_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$",
+    )
+    .expect("static regex")
+});
+static DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: [0-9]+").expect("static regex")
+});
+static PUSH_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"docker push (\S+)").expect("static regex"));
+static REFERS_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^The push refers to repository \[([^\]\s]+)\]").expect("static regex")
+});
+
+/// Every string of `v`, in document order, borrowed.
+fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
-        Value::String(s) => out.push(s.clone()),
+        Value::String(s) => out.push(s),
         Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
         Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
         _ => {}
@@ -418,12 +439,9 @@ pub fn image_repository(image: &str) -> &str {
 /// Digests of images pushed during a build: `docker push REPO:TAG` followed by
 /// `TAG: digest: sha256:… size: N`.
 fn digests_from_build_log(text: &str, out: &mut BTreeMap<String, String>) {
-    let digest_re =
-        Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: \d+").expect("static regex");
-    let push_re = Regex::new(r"docker push (\S+)").expect("static regex");
+    let (digest_re, push_re) = (&*DIGEST_RE, &*PUSH_RE);
     // Docker's own echo of the push, with variables already expanded.
-    let refers_re =
-        Regex::new(r"^The push refers to repository \[([^\]\s]+)\]").expect("static regex");
+    let refers_re = &*REFERS_RE;
     let mut pending: Option<String> = None;
     for line in text.lines() {
         let body = strip_log_prefix(line);

@@ -16,8 +16,11 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let pattern = Regex::new(&cx.param_str("production_pattern"))
-            .unwrap_or_else(|_| Regex::new(r"(?i)prod|production|live").expect("static regex"));
+        let Some(pattern) = super::support::cached_regex(&cx.param_str("production_pattern"))
+            .or_else(|| super::support::cached_regex(r"(?i)prod|production|live"))
+        else {
+            return;
+        };
         for (file, f) in cx.unit.of_kind(Kind::CodePipeline) {
             let (Some(v), Some((_, root))) = (f.value(), f.doc()) else {
                 continue;
@@ -114,7 +117,7 @@ fn names_production(stage: &Value, pattern: &Regex) -> bool {
 /// `DeployProd`, `svc-prod-eu` and `production` name production, `products-api` and
 /// `Delivery` do not.
 fn names_word(text: &str, pattern: &Regex) -> bool {
-    let Ok(whole) = Regex::new(&format!("^(?:{})$", pattern.as_str())) else {
+    let Some(whole) = super::support::cached_regex(&format!("^(?:{})$", pattern.as_str())) else {
         return pattern.is_match(text);
     };
     let cuts = word_boundaries(text);

@@ -3,6 +3,8 @@
 //! that points at the configuration fixes that address the failure. Logs are never rewritten,
 //! and a matched line is never quoted (it may hold a secret).
 
+use std::sync::OnceLock;
+
 use regex::Regex;
 
 use crate::model::Kind;
@@ -12,21 +14,23 @@ use super::{Context, Finding, Location, meta};
 pub struct Signature {
     id: &'static str,
     kinds: Vec<Kind>,
-    regex: Regex,
+    pattern: &'static str,
+    /// Compiled on first use: a run without logs never pays for it.
+    regex: OnceLock<Option<Regex>>,
 }
 
 /// One rule per catalog entry with a `[signature]` table. A pattern that does not compile is
-/// caught by the catalog tests; at run time it is skipped rather than crashing.
+/// caught by the catalog tests; at run time it matches nothing rather than crashing.
 pub fn rules() -> Vec<Box<dyn super::Rule>> {
     meta::all()
         .iter()
         .filter_map(|m| {
             let s = m.signature.as_ref()?;
-            let regex = Regex::new(&s.pattern).ok()?;
             Some(Box::new(Signature {
                 id: m.id.as_str(),
                 kinds: s.kinds.iter().filter_map(|k| Kind::from_name(k)).collect(),
-                regex,
+                pattern: s.pattern.as_str(),
+                regex: OnceLock::new(),
             }) as Box<dyn super::Rule>)
         })
         .collect()
@@ -41,6 +45,16 @@ impl super::Rule for Signature {
         let Some(sig) = cx.meta.signature.as_ref() else {
             return;
         };
+        if !cx.unit.files.iter().any(|f| self.kinds.contains(&f.kind)) {
+            return;
+        }
+        let Some(regex) = self
+            .regex
+            .get_or_init(|| Regex::new(self.pattern).ok())
+            .as_ref()
+        else {
+            return;
+        };
         for (i, f) in cx.unit.files.iter().enumerate() {
             if !self.kinds.contains(&f.kind) {
                 continue;
@@ -49,7 +63,7 @@ impl super::Rule for Signature {
             let mut lines = text
                 .lines()
                 .enumerate()
-                .filter(|(_, l)| self.regex.is_match(l))
+                .filter(|(_, l)| regex.is_match(l))
                 .map(|(n, _)| n + 1);
             let Some(first) = lines.next() else { continue };
             let more = lines.count();

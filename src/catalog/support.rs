@@ -39,6 +39,28 @@ pub fn after_first_of(map: &Value, keys: &[&str]) -> Position {
         .unwrap_or(Position::End)
 }
 
+/// `pattern` compiled once per thread and reused (rules take patterns from parameters, and
+/// compiling a regex costs far more than matching a few names). `None` when it is invalid.
+pub fn cached_regex(pattern: &str) -> Option<regex::Regex> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Option<regex::Regex>>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(r) = c.get(pattern) {
+            return r.clone();
+        }
+        let r = regex::Regex::new(pattern).ok();
+        // Parameters are few; a bound keeps a pathological caller from growing it forever.
+        if c.len() < 64 {
+            c.insert(pattern.to_string(), r.clone());
+        }
+        r
+    })
+}
+
 /// The text of a `<NAME>` image placeholder (`NAME`), if `image` is one.
 pub fn placeholder_name(image: &str) -> Option<&str> {
     image

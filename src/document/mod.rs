@@ -286,7 +286,8 @@ pub struct Document {
     format: Format,
     root: Node,
     value: Value,
-    style: Style,
+    /// Learned from the text on first use: only documents that get edited need it.
+    style: std::sync::OnceLock<Style>,
     line_starts: Vec<usize>,
 }
 
@@ -298,7 +299,7 @@ impl Document {
             Format::Yaml => yaml::parse(text, limits)?,
         };
         Ok(Document {
-            style: Style::detect(text, format),
+            style: std::sync::OnceLock::new(),
             line_starts: line_starts(text),
             text: text.to_string(),
             format,
@@ -325,7 +326,8 @@ impl Document {
     }
 
     pub fn style(&self) -> &Style {
-        &self.style
+        self.style
+            .get_or_init(|| Style::detect(&self.text, self.format))
     }
 
     pub fn node(&self, path: &Path) -> Option<&Node> {

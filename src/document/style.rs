@@ -17,8 +17,8 @@ pub struct Style {
 
 impl Style {
     pub fn detect(text: &str, _format: Format) -> Style {
-        let crlf = text.matches("\r\n").count();
-        let lf = text.matches('\n').count();
+        let lf = text.bytes().filter(|b| *b == b'\n').count();
+        let crlf = text.as_bytes().windows(2).filter(|w| w == b"\r\n").count();
         let eol = if crlf > 0 && crlf * 2 >= lf {
             "\r\n"
         } else {
@@ -28,7 +28,7 @@ impl Style {
             eol,
             indent: detect_indent(text),
             final_newline: text.ends_with('\n'),
-            single_line: text.trim_end().lines().count() <= 1,
+            single_line: text.trim_end().lines().nth(1).is_none(),
         }
     }
 }

@@ -79,10 +79,11 @@ pub fn print_summary(report: &RunReport, mask: &Mask, out: &mut dyn Write) -> io
         writeln!(out, "{}", mask.apply(&line))?;
     }
     let mut follow: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for f in report.findings() {
         for u in &f.follow_ups {
             let item = format!("{} ({}): {}", f.rule, f.path, u);
-            if !follow.contains(&item) {
+            if seen.insert(item.clone()) {
                 follow.push(item);
             }
         }
