@@ -159,7 +159,7 @@ struct YamlStyle {
 impl YamlStyle {
     fn random(rng: &mut Rng) -> YamlStyle {
         YamlStyle {
-            ind: *rng.pick(&["  ", "  ", "    "]),
+            ind: ["  ", "  ", "    "][rng.below(3)],
             indentless: rng.chance(0.3),
             comments: rng.chance(0.6),
             crlf: rng.chance(0.1),
@@ -283,7 +283,7 @@ pub fn generate(root: &Path, services: usize, seed: u64) -> io::Result<Generated
                 "{:012}",
                 100_000_000_000u64 + (i as u64 % 9) * 11_111_111_111
             ),
-            region: *rng.pick(&REGIONS),
+            region: REGIONS[rng.below(REGIONS.len())],
             port: *rng.pick(&[80, 3000, 8000, 8080, 8443]),
             rolling: problems.contains(&Problem::RollingWithoutCircuitBreaker),
             problems,
