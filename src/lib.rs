@@ -13,6 +13,7 @@ pub mod config;
 pub mod discover;
 pub mod document;
 pub mod engine;
+pub mod interrupt;
 pub mod model;
 pub mod report;
 pub mod run;
