@@ -157,10 +157,15 @@ fn err_at(lines: &Lines, byte: usize, message: impl Into<String>) -> ParseError 
 
 fn scan_err(e: &ScanError) -> ParseError {
     let m = e.marker();
+    // yaml-rust2 stops deep flow nesting itself; say so in the same words as our own limit.
+    let message = match e.info() {
+        "recursion limit exceeded" => "nesting too deep (recursion limit exceeded)".to_string(),
+        info => info.to_string(),
+    };
     ParseError {
         line: m.line().max(1),
         col: m.col() + 1,
-        message: e.info().to_string(),
+        message,
     }
 }
 
