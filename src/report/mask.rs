@@ -100,7 +100,8 @@ fn walk(v: &Value, out: &mut Vec<String>, depth: usize) {
                 walk(i, out, depth + 1);
             }
         }
-        Value::String(s) => out.extend(credentials_in(s)),
+        // A shell line in a value (`API_TOKEN=… curl …`), or a credential anywhere.
+        Value::String(s) => out.extend(secrets_in_text(s)),
         _ => {}
     }
 }
