@@ -15,7 +15,6 @@ use std::process::{Command as Std, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use pipefix::config::Config;
 use pipefix::run::{self, RunOptions};
 use pipefix::write::{self, Sink};
 
@@ -293,7 +292,8 @@ fn yaml_block_nested_100000_levels_hits_the_depth_limit() {
 
 #[test]
 fn yaml_alias_bomb_is_bounded() {
-    let mut body = String::from("version: 0.2\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut body =
+        String::from("version: 0.2\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let refs = vec![format!("*a{}", i - 1); 9].join(", ");
         body.push_str(&format!("x{i}: &a{i} [{refs}]\n"));
@@ -381,7 +381,10 @@ fn yaml_with_documents_tags_merge_keys_and_flow_is_parsed_and_fixed() {
     let after = fs::read_to_string(&p).expect("read");
     assert_eq!(
         after,
-        body.replace("      interval: 5\n", "      interval: 30\n      startPeriod: 60\n")
+        body.replace(
+            "      interval: 5\n",
+            "      interval: 30\n      startPeriod: 60\n"
+        )
     );
     t.assert_good_fixed(&out);
 }
@@ -489,7 +492,8 @@ fn file_in_a_read_only_folder_is_not_overwritten() {
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("error: ./bad/taskdef.json: its folder ./bad is read-only; not overwritten"),
+        stderr
+            .contains("error: ./bad/taskdef.json: its folder ./bad is read-only; not overwritten"),
         "{stderr}"
     );
     assert_eq!(fs::read_to_string(&p).expect("read"), TD);
@@ -606,7 +610,9 @@ fn failed_rename_is_reported_and_the_original_kept() {
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("error: ./bad/taskdef.json: cannot replace the file: Operation not permitted"),
+        stderr.contains(
+            "error: ./bad/taskdef.json: cannot replace the file: Operation not permitted"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("the original is unchanged"));
@@ -643,7 +649,10 @@ impl Sink for FailFor {
     fn write_all(&mut self, file: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
         if String::from_utf8_lossy(bytes).contains(self.marker) {
             file.write_all(&bytes[..bytes.len() / 2])?;
-            return Err(io::Error::new(self.kind, "injected: no space left on device"));
+            return Err(io::Error::new(
+                self.kind,
+                "injected: no space left on device",
+            ));
         }
         write::Plain.write_all(file, bytes)
     }
@@ -804,8 +813,8 @@ fn interrupted_apply(signal: &str, status: i32, name: &str) {
     let mut old_count = 0;
     let mut new_count = 0;
     for i in 0..n {
-        let s = fs::read_to_string(dir.path().join(format!("svc{i:03}/taskdef.json")))
-            .expect("read");
+        let s =
+            fs::read_to_string(dir.path().join(format!("svc{i:03}/taskdef.json"))).expect("read");
         if s == TD {
             old_count += 1;
         } else if s == new {

@@ -262,7 +262,7 @@ fn parse_errors_never_quote_a_secret() {
             let p = dir.path().join(name);
             let body = template.replace("{}", &s);
             fs::write(&p, &body).expect("write");
-            for format in ["text"] {
+            for format in ["text", "patch"] {
                 let out = pipefix()
                     .current_dir(dir.path())
                     .args(["--format", format, "."])

@@ -478,17 +478,19 @@ impl Scanner<'_> {
                 self.digits();
             }
             _ => {
-                return Err(
-                    self.err_at(start, format!("invalid number {}", self.safe_token_desc(start)))
-                );
+                return Err(self.err_at(
+                    start,
+                    format!("invalid number {}", self.safe_token_desc(start)),
+                ));
             }
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
             if self.digits() == 0 {
-                return Err(
-                    self.err_at(start, format!("invalid number {}", self.safe_token_desc(start)))
-                );
+                return Err(self.err_at(
+                    start,
+                    format!("invalid number {}", self.safe_token_desc(start)),
+                ));
             }
         }
         if let Some(b'e' | b'E') = self.peek() {
@@ -497,13 +499,17 @@ impl Scanner<'_> {
                 self.pos += 1;
             }
             if self.digits() == 0 {
-                return Err(
-                    self.err_at(start, format!("invalid number {}", self.safe_token_desc(start)))
-                );
+                return Err(self.err_at(
+                    start,
+                    format!("invalid number {}", self.safe_token_desc(start)),
+                ));
             }
         }
         if self.peek().is_some_and(is_word_byte) {
-            return Err(self.err_at(start, format!("invalid number {}", self.safe_token_desc(start))));
+            return Err(self.err_at(
+                start,
+                format!("invalid number {}", self.safe_token_desc(start)),
+            ));
         }
         self.text[start..self.pos].parse::<Number>().map_err(|_| {
             self.err_at(
