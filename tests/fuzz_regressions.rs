@@ -1,0 +1,67 @@
+//! The fuzz targets' properties (`fuzz/props.rs`), replayed on the committed corpus and on
+//! every crash the fuzzers found (`fuzz/regressions/<target>/`), so that `cargo test` keeps
+//! them fixed without a fuzzing toolchain.
+
+#[path = "../fuzz/props.rs"]
+mod props;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use pipefix::document::Format;
+
+fn inputs(dir: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(dir);
+    let mut v: Vec<PathBuf> = fs::read_dir(&root)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn json_document_corpus_and_regressions() {
+    let files = [
+        inputs("corpus/json_document"),
+        inputs("regressions/json_document"),
+    ]
+    .concat();
+    assert!(!files.is_empty(), "the JSON corpus is committed");
+    for p in files {
+        let data = fs::read(&p).expect("read");
+        props::document_round(&data, Format::Json);
+    }
+}
+
+#[test]
+fn yaml_document_corpus_and_regressions() {
+    let files = [
+        inputs("corpus/yaml_document"),
+        inputs("regressions/yaml_document"),
+    ]
+    .concat();
+    assert!(!files.is_empty(), "the YAML corpus is committed");
+    for p in files {
+        let data = fs::read(&p).expect("read");
+        props::document_round(&data, Format::Yaml);
+    }
+}
+
+#[test]
+fn run_one_file_regressions_and_a_corpus_sample() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The whole corpus takes a while in a debug build; every 16th file keeps this fast.
+    let sample: Vec<PathBuf> = inputs("corpus/run_one_file")
+        .into_iter()
+        .step_by(16)
+        .collect();
+    for p in [sample, inputs("regressions/run_one_file")].concat() {
+        let data = fs::read(&p).expect("read");
+        props::run_round(dir.path(), &data);
+    }
+}
