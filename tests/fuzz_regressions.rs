@@ -65,3 +65,21 @@ fn run_one_file_regressions_and_a_corpus_sample() {
         props::run_round(dir.path(), &data);
     }
 }
+
+#[test]
+fn yaml_control_characters_are_refused_with_their_position() {
+    // Found by yaml_document: NUL and other control characters made yaml-rust2 report
+    // positions that did not match the text, so an edit could overwrite a neighbour.
+    let limits = pipefix::document::Limits::default();
+    let e = pipefix::document::Document::parse("a: [x, \"y\"]\nb: \0z\n", Format::Yaml, &limits)
+        .expect_err("refused");
+    assert_eq!((e.line, e.col), (2, 4));
+    assert!(e.message.contains("U+0000"), "{}", e.message);
+    let e = pipefix::document::Document::parse("a: 1\u{1e}\n", Format::Yaml, &limits)
+        .expect_err("refused");
+    assert_eq!((e.line, e.col), (1, 5));
+    assert!(
+        pipefix::document::Document::parse("\u{feff}a: \"é\t\u{85}\"\n", Format::Yaml, &limits)
+            .is_ok()
+    );
+}
