@@ -114,5 +114,7 @@ fn main() {
             fmt(diff)
         );
     }
-    println!("\n(fix: the whole fixed point for the file alone: check, edit, re-parse, verify, repeat)");
+    println!(
+        "\n(fix: the whole fixed point for the file alone: check, edit, re-parse, verify, repeat)"
+    );
 }

@@ -399,14 +399,11 @@ static ARN_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\barn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-gov)?-[a-z]+-[0-9]):([0-9]{12}):")
         .expect("static regex")
 });
-static IAM_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\barn:aws[a-z-]*:iam::([0-9]{12}):").expect("static regex")
-});
+static IAM_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\barn:aws[a-z-]*:iam::([0-9]{12}):").expect("static regex"));
 static ECR_REPO_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$",
-    )
-    .expect("static regex")
+    Regex::new(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$")
+        .expect("static regex")
 });
 static DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\S+: digest: (sha256:[0-9a-f]{64}) size: [0-9]+").expect("static regex")
