@@ -280,6 +280,13 @@ pub fn load_noting(
         Err(_) => return Ok(None),
     };
     let Some((kind, root)) = model::classify(doc.value()) else {
+        // describe-services output for several services: say so rather than pass it silently.
+        if let Some(n) = model::several_services(doc.value()) {
+            notes.push(format!(
+                "{}: skipped: describe-services output with {n} services; pipefix checks one service per file (aws ecs describe-services --services NAME)",
+                c.path.display()
+            ));
+        }
         return Ok(None);
     };
     Ok(Some(Loaded {

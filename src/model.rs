@@ -190,6 +190,12 @@ pub fn classify(v: &Value) -> Option<(Kind, Path)> {
     None
 }
 
+/// The number of services of a `describe-services` output that holds more than one.
+pub fn several_services(v: &Value) -> Option<usize> {
+    let services = v.get("services")?.as_array()?;
+    (services.len() > 1 && services.iter().all(is_service)).then_some(services.len())
+}
+
 fn is_pipeline(v: &Value) -> bool {
     v.get("stages")
         .and_then(Value::as_array)
