@@ -204,6 +204,9 @@ pub fn main() -> i32 {
             return 2;
         }
     };
+    if opts.apply {
+        crate::interrupt::install();
+    }
     let report = run::run(&opts, &config);
     let mask = report.mask();
     let stdout = io::stdout();
@@ -236,6 +239,13 @@ pub fn main() -> i32 {
     };
     let _ = out.flush();
     let _ = text::print_summary(&report, &mask, &mut err);
+    if let Some(sig) = report.interrupted {
+        let _ = writeln!(
+            err,
+            "interrupted by {}: stopped between files; every file has either its old or its new content",
+            crate::interrupt::name(sig)
+        );
+    }
     if printed.is_err() {
         return 2;
     }

@@ -92,7 +92,34 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<String>) {
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out.dedup_by(|a, b| a.path == b.path);
-    (out, warnings)
+    (dedup_targets(out), warnings)
+}
+
+/// One candidate per file on disk: a link whose target is also found under its own name (or
+/// a second link to the same target, or the same file given twice under different spellings)
+/// is dropped, so that no two units ever read and rewrite the same file.
+fn dedup_targets(candidates: Vec<Candidate>) -> Vec<Candidate> {
+    let real = |c: &Candidate| {
+        c.target
+            .clone()
+            .or_else(|| fs::canonicalize(&c.path).ok())
+            .unwrap_or_else(|| c.path.clone())
+    };
+    // Regular files first, so that a file is kept under its own name rather than a link's.
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by_key(|&i| candidates[i].target.is_some());
+    let mut seen = std::collections::HashSet::new();
+    let mut keep = vec![false; candidates.len()];
+    for i in order {
+        if seen.insert(real(&candidates[i])) {
+            keep[i] = true;
+        }
+    }
+    candidates
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(c, k)| k.then_some(c))
+        .collect()
 }
 
 fn is_symlink(p: &Path) -> bool {
@@ -140,6 +167,17 @@ pub struct Loaded {
 
 /// Read and classify one candidate. `Ok(None)` means "not a pipeline file": skipped silently.
 pub fn load(c: &Candidate, max_size: u64, limits: &Limits) -> Result<Option<Loaded>, FileError> {
+    load_noting(c, max_size, limits, &mut Vec::new())
+}
+
+/// As [`load`]; a file skipped for a reason worth telling (empty, only comments) adds a
+/// warning to `notes`.
+pub fn load_noting(
+    c: &Candidate,
+    max_size: u64,
+    limits: &Limits,
+    notes: &mut Vec<String>,
+) -> Result<Option<Loaded>, FileError> {
     let err = |line, message: String| FileError {
         path: c.path.clone(),
         line,
@@ -216,6 +254,10 @@ pub fn load(c: &Candidate, max_size: u64, limits: &Limits) -> Result<Option<Load
         Some(f) => f,
         None => return Ok(None),
     };
+    if let Some(why) = no_content(&text, format) {
+        notes.push(format!("{}: skipped: {why}", c.path.display()));
+        return Ok(None);
+    }
     let looks = model::looks_like_pipeline_file(&text);
     if !looks && !model::may_classify(&text) {
         // Parsing could only end in "unrelated": skipped either way.
@@ -227,7 +269,7 @@ pub fn load(c: &Candidate, max_size: u64, limits: &Limits) -> Result<Option<Load
             let template = looks_like_template(&text);
             let message = if template {
                 format!(
-                    "cannot parse {format} (an unrendered template?): {}",
+                    "unparsable template (render it before running pipefix): cannot parse {format}: {}",
                     e.message
                 )
             } else {
@@ -238,6 +280,13 @@ pub fn load(c: &Candidate, max_size: u64, limits: &Limits) -> Result<Option<Load
         Err(_) => return Ok(None),
     };
     let Some((kind, root)) = model::classify(doc.value()) else {
+        // describe-services output for several services: say so rather than pass it silently.
+        if let Some(n) = model::several_services(doc.value()) {
+            notes.push(format!(
+                "{}: skipped: describe-services output with {n} services; pipefix checks one service per file (aws ecs describe-services --services NAME)",
+                c.path.display()
+            ));
+        }
         return Ok(None);
     };
     Ok(Some(Loaded {
@@ -266,6 +315,19 @@ fn detect_format(lower_name: &str, text: &str) -> Option<Format> {
     } else {
         Format::Yaml
     })
+}
+
+/// Why a file has nothing to check, if it has not: empty, or (YAML) only comments, blank lines
+/// and document markers. Such a file is not a pipeline file whatever its name.
+fn no_content(text: &str, format: Format) -> Option<&'static str> {
+    if text.trim().is_empty() {
+        return Some("empty file");
+    }
+    let only_comments = text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    });
+    (format == Format::Yaml && only_comments).then_some("no content (only comments)")
 }
 
 fn looks_like_template(text: &str) -> bool {

@@ -90,8 +90,9 @@ pub fn looks_like_pipeline_file(text: &str) -> bool {
     MARKERS.iter().any(|m| text.contains(m))
 }
 
-/// Whether [`classify`] could recognise a document with this text at all (a new kind must
-/// add the words it needs here; `tests/prefilter.rs` checks it). Every kind needs
+/// Whether [`classify`] (or [`several_services`]) could recognise a document with this text
+/// at all (a new kind must add the words it needs here; `tests/prefilter.rs` checks it).
+/// Every kind needs
 /// one of a few keys (or, for an AppSpec, the `AWS::ECS::Service` value), and without a
 /// backslash escape a JSON or YAML string can only mean those words when it spells them; a
 /// text that has none of them is not parsed (it is skipped as unrelated either way).
@@ -192,6 +193,12 @@ pub fn classify(v: &Value) -> Option<(Kind, Path)> {
         return Some((Kind::Buildspec, root));
     }
     None
+}
+
+/// The number of services of a `describe-services` output that holds more than one.
+pub fn several_services(v: &Value) -> Option<usize> {
+    let services = v.get("services")?.as_array()?;
+    (services.len() > 1 && services.iter().all(is_service)).then_some(services.len())
 }
 
 fn is_pipeline(v: &Value) -> bool {

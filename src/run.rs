@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::discover::{self, Candidate, FileError, Loaded};
 use crate::document::Limits;
 use crate::engine::{self, Options};
+use crate::interrupt;
 use crate::report::{FileReport, FindingReport, RunReport, UnitReport, diff};
 use crate::write::{self, Sink};
 
@@ -114,12 +115,14 @@ pub fn run_with(
         unsafe_fixes: config.unsafe_fixes,
         limits: opts.limits,
     };
-    let work = |group: &(PathBuf, Vec<Candidate>)| -> (Vec<FileError>, Option<UnitReport>) {
+    let work = |group: &(PathBuf, Vec<Candidate>)| -> Processed {
+        if interrupt::requested().is_some() {
+            return Processed::default();
+        }
         process_unit(&group.1, config, &engine_opts, opts, sink)
     };
     // One unit (a pre-commit hook on one file) needs no thread pool.
-    let results: Vec<(Vec<FileError>, Option<UnitReport>)> = if opts.jobs == 1 || merged.len() <= 1
-    {
+    let results: Vec<Processed> = if opts.jobs == 1 || merged.len() <= 1 {
         merged.iter().map(work).collect()
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -135,13 +138,33 @@ pub fn run_with(
         applied: opts.apply,
         ..RunReport::default()
     };
-    for (errors, unit) in results {
-        report.errors.extend(errors);
-        if let Some(u) = unit {
+    for p in results {
+        report.errors.extend(p.errors);
+        report.warnings.extend(p.notes);
+        if let Some(u) = p.unit {
             report.units.push(u);
         }
     }
+    report.interrupted = interrupt::requested();
     report
+}
+
+/// What one unit gave: errors of files that could not be read or parsed, notes about files
+/// skipped, and the unit's report.
+#[derive(Default)]
+struct Processed {
+    errors: Vec<FileError>,
+    notes: Vec<String>,
+    unit: Option<UnitReport>,
+}
+
+/// Test hook: `PIPEFIX_TEST_WRITE_DELAY_MS` makes every file write wait that long first, so
+/// that tests can interrupt an `--apply` run in the middle. Not a user option.
+fn write_delay() -> Option<std::time::Duration> {
+    std::env::var("PIPEFIX_TEST_WRITE_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis)
 }
 
 fn process_unit(
@@ -150,19 +173,24 @@ fn process_unit(
     opts: &Options,
     run: &RunOptions,
     sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
-) -> (Vec<FileError>, Option<UnitReport>) {
+) -> Processed {
     let apply = run.apply;
     let mut errors = Vec::new();
+    let mut notes = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
     for c in candidates {
-        match discover::load(c, config.max_file_size, &opts.limits) {
+        match discover::load_noting(c, config.max_file_size, &opts.limits, &mut notes) {
             Ok(Some(l)) => loaded.push(l),
             Ok(None) => {}
             Err(e) => errors.push(e),
         }
     }
     if loaded.is_empty() {
-        return (errors, None);
+        return Processed {
+            errors,
+            notes,
+            unit: None,
+        };
     }
     let (unit, extras) = Loaded::into_unit(loaded);
     let result = engine::run(unit, config, opts);
@@ -179,23 +207,37 @@ fn process_unit(
         let (bom, _, target) = &extras[fr.index];
         let mut written = false;
         if apply && let Some(new) = &fr.fixed {
-            let dest = target.as_deref().unwrap_or(&file.path);
-            let mut expected = Vec::new();
-            let mut bytes = Vec::new();
-            if *bom {
-                expected.extend_from_slice(b"\xEF\xBB\xBF");
-                bytes.extend_from_slice(b"\xEF\xBB\xBF");
+            if let Some(d) = write_delay() {
+                std::thread::sleep(d);
             }
-            expected.extend_from_slice(fr.original.as_bytes());
-            bytes.extend_from_slice(new.as_bytes());
-            let mut s = sink();
-            match write::write_atomic(dest, &expected, &bytes, s.as_mut()) {
-                Ok(()) => written = true,
-                Err(message) => report.errors.push(FileError {
+            if let Some(sig) = interrupt::requested() {
+                report.errors.push(FileError {
                     path: file.path.clone(),
                     line: None,
-                    message,
-                }),
+                    message: format!(
+                        "not written: interrupted by {} (the file is unchanged)",
+                        interrupt::name(sig)
+                    ),
+                });
+            } else {
+                let dest = target.as_deref().unwrap_or(&file.path);
+                let mut expected = Vec::new();
+                let mut bytes = Vec::new();
+                if *bom {
+                    expected.extend_from_slice(b"\xEF\xBB\xBF");
+                    bytes.extend_from_slice(b"\xEF\xBB\xBF");
+                }
+                expected.extend_from_slice(fr.original.as_bytes());
+                bytes.extend_from_slice(new.as_bytes());
+                let mut s = sink();
+                match write::write_atomic(dest, &expected, &bytes, s.as_mut()) {
+                    Ok(()) => written = true,
+                    Err(message) => report.errors.push(FileError {
+                        path: file.path.clone(),
+                        line: None,
+                        message,
+                    }),
+                }
             }
         }
         report.files.push(FileReport {
@@ -234,7 +276,11 @@ fn process_unit(
             follow_ups: r.finding.follow_ups.clone(),
         });
     }
-    (errors, Some(report))
+    Processed {
+        errors,
+        notes,
+        unit: Some(report),
+    }
 }
 
 /// A path as shown to the user: relative to the current directory where possible, without

@@ -36,10 +36,25 @@ pub fn write_atomic(
         );
     }
     let meta = fs::metadata(path).map_err(|e| format!("cannot read permissions: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file; not overwritten".into());
+    }
+    // Read-only is respected even where it would not stop us (as root, or because replacing
+    // a file needs only its folder to be writable).
+    if meta.permissions().readonly() {
+        return Err("the file is read-only; not overwritten".into());
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    let dir_meta = fs::metadata(dir).map_err(|e| format!("cannot read its folder: {e}"))?;
+    if dir_meta.permissions().readonly() {
+        return Err(format!(
+            "its folder {} is read-only; not overwritten",
+            dir.display()
+        ));
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".pipefix-")
         .suffix(".tmp")

@@ -246,3 +246,33 @@ fn apply_keeps_permissions_and_leaves_no_temporary_file() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn describe_services_with_several_services_is_not_passed_silently() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let svc = |n: &str| {
+        format!(
+            "{{\"serviceName\": \"{n}\", \"desiredCount\": 1, \"deploymentController\": {{\"type\": \"ECS\"}}}}"
+        )
+    };
+    fs::write(
+        dir.path().join("services.json"),
+        format!(
+            "{{\"services\": [{}, {}], \"failures\": []}}\n",
+            svc("a"),
+            svc("b")
+        ),
+    )
+    .expect("write");
+    let out = pipefix()
+        .current_dir(dir.path())
+        .arg(".")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("services.json: skipped: describe-services output with 2 services"),
+        "{stderr}"
+    );
+}

@@ -130,7 +130,11 @@ fn refuses_what_rfc_8259_refuses() {
         ("[1e]", (1, 2), "invalid number"),
         ("[1e999]", (1, 2), "out of range"),
         ("[tru]", (1, 2), "unquoted token `tru`"),
-        ("[nullx]", (1, 2), "unquoted token `nullx`"),
+        (
+            "[nullx]",
+            (1, 2),
+            "unquoted token: a bare word of 5 characters",
+        ),
         ("[NaN]", (1, 2), "unquoted token `NaN`"),
         ("{} {}", (1, 4), "after the top-level value"),
         ("{}\n]", (2, 1), "after the top-level value"),

@@ -157,10 +157,15 @@ fn err_at(lines: &Lines, byte: usize, message: impl Into<String>) -> ParseError 
 
 fn scan_err(e: &ScanError) -> ParseError {
     let m = e.marker();
+    // yaml-rust2 stops deep flow nesting itself; say so in the same words as our own limit.
+    let message = match e.info() {
+        "recursion limit exceeded" => "nesting too deep (recursion limit exceeded)".to_string(),
+        info => info.to_string(),
+    };
     ParseError {
         line: m.line().max(1),
         col: m.col() + 1,
-        message: e.info().to_string(),
+        message,
     }
 }
 
@@ -210,6 +215,13 @@ struct Builder<'a> {
     root: Option<(Node, Value)>,
 }
 
+/// YAML 1.2 c-printable (the byte-order mark included).
+fn is_yaml_printable(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}'
+        | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
 pub fn parse(text: &str, limits: &Limits) -> Result<(Node, Value), ParseError> {
     let mut b = Builder {
         text,
@@ -231,6 +243,19 @@ pub fn parse(text: &str, limits: &Limits) -> Result<(Node, Value), ParseError> {
             &b.lines,
             i,
             "a carriage return without a line feed is not supported as a line break",
+        ));
+    }
+    // YAML allows only printable characters (YAML 1.2, production c-printable). yaml-rust2
+    // lets control characters through and then reports positions that do not match the
+    // text, which would misplace edits: refuse them here, where the position is exact.
+    if let Some((i, c)) = text.char_indices().find(|&(_, c)| !is_yaml_printable(c)) {
+        return Err(err_at(
+            &b.lines,
+            i,
+            format!(
+                "character U+{:04X} is not allowed in YAML (a control character)",
+                c as u32
+            ),
         ));
     }
     let mut parser = Parser::new_from_str(text);

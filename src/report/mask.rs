@@ -1,4 +1,8 @@
 //! Secret values never reach any output but `--format patch`.
+//!
+//! The values to mask come from two places: the secrets the fixes report, and a [`sweep`] of
+//! every file of the run for values that look like plaintext secrets wherever they are, so that
+//! a diff's context lines or a log line never show one even when no fix is about it.
 
 /// Replaces every known secret value (and its JSON-escaped form) by `****`.
 #[derive(Clone, Debug, Default)]
@@ -255,5 +259,18 @@ mod tests {
             m.apply(r#"x: p"ss-word, y: "p\"ss-word", abc"#),
             r#"x: ****, y: "****", abc"#
         );
+    }
+
+    #[test]
+    fn sweeps_documents_and_logs_for_secrets() {
+        let yaml = "env:\n  variables:\n    DB_PASSWORD: hunter2-long\n    NODE_ENV: production\n";
+        let json = r#"{"environment": [{"name": "API_KEY", "value": "k-123456789"}], "note": "key AKIAIOSFODNN7EXAMPLE here"}"#;
+        let found: Vec<String> = [yaml, json].iter().flat_map(|t| sweep(t)).collect();
+        for s in ["hunter2-long", "k-123456789", "AKIAIOSFODNN7EXAMPLE"] {
+            assert!(found.iter().any(|f| f == s), "{s} in {found:?}");
+        }
+        assert!(!found.iter().any(|f| f == "production"));
+        let t = sweep("[Container] export DB_PASSWORD=s3cr3t-val && run\n");
+        assert!(t.iter().any(|f| f == "s3cr3t-val"), "{t:?}");
     }
 }

@@ -23,6 +23,8 @@ pub struct RunReport {
     pub warnings: Vec<String>,
     /// Whether fixes were written (`--apply`).
     pub applied: bool,
+    /// The signal that stopped the run between files, if one did.
+    pub interrupted: Option<i32>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -167,8 +169,12 @@ impl RunReport {
     }
 
     /// 0: nothing found; 1: changes pending or findings remain (dry run), or findings that need
-    /// a person remain (apply); 2: a file could not be read, parsed or written, or a fix failed.
+    /// a person remain (apply); 2: a file could not be read, parsed or written, or a fix failed;
+    /// 128 + N: stopped between files by signal N (130 for SIGINT, 143 for SIGTERM).
     pub fn exit_code(&self) -> i32 {
+        if let Some(sig) = self.interrupted {
+            return crate::interrupt::exit_status(sig);
+        }
         if self.all_errors().next().is_some() || self.bugs().next().is_some() {
             return 2;
         }

@@ -69,7 +69,9 @@ pub fn validate(python: &str, file: &Path, kind: Kind) -> Result<(), String> {
     }
 }
 
-/// Copy a folder tree (files only) into `dst`.
+/// Copy a folder tree (files only) into `dst`. The copies are writable whatever the source's
+/// permissions (the shared corpus is read-only, and pipefix refuses to replace read-only
+/// files).
 pub fn copy_tree(src: &Path, dst: &Path) {
     for entry in fs::read_dir(src).expect("readable folder") {
         let entry = entry.expect("entry");
@@ -79,6 +81,10 @@ pub fn copy_tree(src: &Path, dst: &Path) {
             copy_tree(&entry.path(), &to);
         } else {
             fs::copy(entry.path(), &to).expect("copy");
+            let mut perms = fs::metadata(&to).expect("meta").permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            fs::set_permissions(&to, perms).expect("chmod");
         }
     }
 }

@@ -293,7 +293,7 @@ impl Scanner<'_> {
                     start,
                     format!(
                         "expected a double-quoted object key, found {}",
-                        self.token_desc(start)
+                        self.safe_token_desc(start)
                     ),
                 ));
             }
@@ -478,17 +478,19 @@ impl Scanner<'_> {
                 self.digits();
             }
             _ => {
-                return Err(
-                    self.err_at(start, format!("invalid number {}", self.token_desc(start)))
-                );
+                return Err(self.err_at(
+                    start,
+                    format!("invalid number {}", self.safe_token_desc(start)),
+                ));
             }
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
             if self.digits() == 0 {
-                return Err(
-                    self.err_at(start, format!("invalid number {}", self.token_desc(start)))
-                );
+                return Err(self.err_at(
+                    start,
+                    format!("invalid number {}", self.safe_token_desc(start)),
+                ));
             }
         }
         if let Some(b'e' | b'E') = self.peek() {
@@ -497,18 +499,25 @@ impl Scanner<'_> {
                 self.pos += 1;
             }
             if self.digits() == 0 {
-                return Err(
-                    self.err_at(start, format!("invalid number {}", self.token_desc(start)))
-                );
+                return Err(self.err_at(
+                    start,
+                    format!("invalid number {}", self.safe_token_desc(start)),
+                ));
             }
         }
         if self.peek().is_some_and(is_word_byte) {
-            return Err(self.err_at(start, format!("invalid number {}", self.token_desc(start))));
+            return Err(self.err_at(
+                start,
+                format!("invalid number {}", self.safe_token_desc(start)),
+            ));
         }
         self.text[start..self.pos].parse::<Number>().map_err(|_| {
             self.err_at(
                 start,
-                format!("number {} is out of range", &self.text[start..self.pos]),
+                format!(
+                    "number of {} characters is out of range",
+                    self.pos.saturating_sub(start)
+                ),
             )
         })
     }
@@ -537,18 +546,39 @@ impl Scanner<'_> {
                 if ch.is_some_and(|c| c.is_control() || c.is_whitespace() || c == '\u{feff}') {
                     format!("unexpected {}", self.describe(start))
                 } else {
-                    let tok = self.token_desc(start);
+                    let tok = self.safe_token_desc(start);
                     let templ =
                         tok.starts_with("`<") || tok.starts_with("`${") || tok.starts_with("`{{");
                     if templ {
                         format!("unquoted token {tok} (an unrendered template?)")
-                    } else {
+                    } else if tok.starts_with('`') {
                         format!("unquoted token {tok}")
+                    } else {
+                        format!("unquoted token: {tok}")
                     }
                 }
             }
         };
         Err(self.err_at(start, msg))
+    }
+
+    /// The bare token at `at` for error messages: quoted only when it is a template
+    /// placeholder (`<NAME>`, `${…}`, `{{…}}`) or at most 3 characters long; any other token
+    /// might be a secret value, so only its length is told.
+    fn safe_token_desc(&self, at: usize) -> String {
+        let tok = self.token_desc(at);
+        if tok.starts_with("`<") || tok.starts_with("`${") || tok.starts_with("`{{") {
+            return tok;
+        }
+        let rest = self.text.get(at..).unwrap_or("");
+        let n = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '"' | ']' | '[' | '}'))
+            .map_or(rest.chars().count(), |e| rest[..e].chars().count());
+        // As short as the mask ignores (see `report::mask`): too short to be a secret.
+        if n <= 3 {
+            return tok;
+        }
+        format!("a bare word of {n} characters (not quoted here: it may be a secret)")
     }
 
     /// The bare token at `at`, back-quoted and cut short, for error messages.
