@@ -254,13 +254,21 @@ fn process_unit(
                 .map(|_| fr.original.clone()),
             fixed: fr.fixed.as_ref().filter(|_| run.keep_texts).cloned(),
             written,
-            sha256: crate::report::sha256_hex(fr.original.as_bytes()),
+            // Only the formats that keep texts (markdown's marker) need the digest.
+            sha256: if run.keep_texts {
+                crate::report::sha256_hex(fr.original.as_bytes())
+            } else {
+                String::new()
+            },
         });
         // Defence in depth: values that look like secrets are masked in every output even
-        // when no fix reported them.
-        report
-            .secrets
-            .extend(crate::report::mask::sweep(&fr.original));
+        // when no fix reported them. Only a changed file's text is ever printed (its diff):
+        // findings never quote values, so unchanged files need no sweep.
+        if fr.fixed.is_some() {
+            report
+                .secrets
+                .extend(crate::report::mask::sweep(&fr.original));
+        }
     }
     for r in result.findings {
         let file = &result.unit.files[r.finding.file];

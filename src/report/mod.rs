@@ -49,6 +49,7 @@ pub struct FileReport {
     pub fixed: Option<String>,
     pub written: bool,
     /// Lower-case hex SHA-256 of the file's content as read (for the markdown marker).
+    /// Hex SHA-256 of the original content; empty when the run keeps no texts (text, patch).
     pub sha256: String,
 }
 
