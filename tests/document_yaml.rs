@@ -170,6 +170,25 @@ fn duplicate_keys_are_errors_naming_the_key() {
 }
 
 #[test]
+fn empty_keys_are_refused_at_their_position() {
+    for (t, at) in [
+        (": 1\n", (1, 1)),
+        ("a:\n! : 1\n", (2, 1)),
+        ("a:\n  b:\n  &x : 1\n", (3, 3)),
+        ("- !!str : 1\n", (1, 3)),
+        ("{a: 1, : 2}\n", (1, 8)),
+        ("{ ! : 2}\n", (1, 3)),
+    ] {
+        let e = parse_err(t);
+        assert_eq!((e.line, e.col), at, "{t:?}: {e}");
+        assert!(e.message.contains("empty mapping keys"), "{t:?}: {e}");
+    }
+    // Empty values, tagged or not, are still fine, and so are quoted empty keys.
+    let d = parse("a: !\nb:\n\"\": 1\n");
+    assert_eq!(d.value(), &json!({"a": null, "b": null, "": 1}));
+}
+
+#[test]
 fn truncated_and_broken_input_are_clean_errors() {
     for t in [
         "a: [1, 2",

@@ -13,8 +13,9 @@
 //! JSON form and are kept as strings. Multi-document streams are parsed in full (an error in
 //! any document fails the parse); the root and meaning are the first document's.
 //!
-//! Not supported (a [`ParseError`] says so): mapping keys that are not scalars, explicit
-//! single-pair mappings inside flow sequences (`[a: 1]`), and bare `\r` line breaks.
+//! Not supported (a [`ParseError`] says so): mapping keys that are not scalars, empty keys
+//! (`: x`, `! : x`; their position cannot be pinned), explicit single-pair mappings inside
+//! flow sequences (`[a: 1]`), and bare `\r` line breaks.
 
 use std::collections::HashMap;
 
@@ -303,6 +304,13 @@ impl<'a> Builder<'a> {
         Ok(b)
     }
 
+    /// Whether the next node is a mapping key.
+    fn expecting_key(&self) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|f| matches!(f.kind, FrameKind::Map { key: None, .. }))
+    }
+
     fn in_flow(&self) -> bool {
         self.stack.last().is_some_and(|f| f.flow)
     }
@@ -339,6 +347,15 @@ impl<'a> Builder<'a> {
         let text = self.text;
         let (span, sstyle) = match style {
             TScalarStyle::Plain if v.is_empty() => {
+                if self.expecting_key() {
+                    // yaml-rust2 gives no usable position for an empty key (with or without a
+                    // tag or anchor), and scanning for it is ambiguous: refuse it where it is.
+                    return Err(err_at(
+                        &self.lines,
+                        empty_key_pos(text, self.cursor, self.in_flow()),
+                        "empty mapping keys are not supported (their position cannot be pinned)",
+                    ));
+                }
                 let p = empty_value_pos(text, self.cursor);
                 (Span::new(p, p), ScalarStyle::Plain)
             }
@@ -817,6 +834,21 @@ fn empty_value_pos(text: &str, cursor: usize) -> usize {
         e
     } else {
         q
+    }
+}
+
+/// Where an empty key starts, for its error: the first of its properties or its `:`, past
+/// a block sequence's `-` or a flow mapping's `,` or `{`.
+fn empty_key_pos(text: &str, cursor: usize, flow: bool) -> usize {
+    let b = text.as_bytes();
+    let mut p = skip_trivia(text, cursor);
+    loop {
+        let next = match b.get(p) {
+            Some(b',' | b'{') if flow => p + 1,
+            Some(b'-') if !flow && b.get(p + 1).is_none_or(u8::is_ascii_whitespace) => p + 1,
+            _ => return p,
+        };
+        p = skip_trivia(text, next);
     }
 }
 
