@@ -1,7 +1,6 @@
 //! Finding the files of a run, reading them safely and classifying them by content, then
 //! grouping them into units (the files of one service's pipeline).
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -160,8 +159,6 @@ fn is_candidate_name(p: &Path) -> bool {
 pub struct Loaded {
     pub file: File,
     pub bom: bool,
-    /// The bytes as read, to detect a change on disk before writing.
-    pub raw_len: u64,
     pub target: Option<PathBuf>,
 }
 
@@ -237,7 +234,6 @@ pub fn load_noting(
             }
         }
     };
-    let raw_len = bytes.len() as u64;
     if is_log {
         return Ok(model::classify_log(&name, &text).map(|kind| Loaded {
             file: File {
@@ -246,7 +242,6 @@ pub fn load_noting(
                 body: Body::Log { text },
             },
             bom,
-            raw_len,
             target: c.target.clone(),
         }));
     }
@@ -296,7 +291,6 @@ pub fn load_noting(
             body: Body::Doc { doc, root },
         },
         bom,
-        raw_len,
         target: c.target.clone(),
     }))
 }
@@ -406,21 +400,12 @@ pub fn unit_key(path: &Path) -> PathBuf {
         .collect()
 }
 
-/// Group loaded files into units, in path order.
-pub fn group(files: Vec<Loaded>) -> Vec<Vec<Loaded>> {
-    let mut units: BTreeMap<PathBuf, Vec<Loaded>> = BTreeMap::new();
-    for f in files {
-        units.entry(unit_key(&f.file.path)).or_default().push(f);
-    }
-    units.into_values().collect()
-}
-
 impl Loaded {
-    pub fn into_unit(files: Vec<Loaded>) -> (Unit, Vec<(bool, u64, Option<PathBuf>)>) {
+    pub fn into_unit(files: Vec<Loaded>) -> (Unit, Vec<(bool, Option<PathBuf>)>) {
         let mut unit = Unit::default();
         let mut extra = Vec::new();
         for l in files {
-            extra.push((l.bom, l.raw_len, l.target));
+            extra.push((l.bom, l.target));
             unit.files.push(l.file);
         }
         (unit, extra)

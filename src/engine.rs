@@ -277,7 +277,7 @@ pub fn check(unit: &Unit, config: &Config, only: Option<&str>) -> Vec<Finding> {
             meta: m,
         };
         let start = out.len();
-        run_rule(rule, &cx, &mut out);
+        rule.check(&cx, &mut out);
         // Per-path ignores and inline suppressions apply to the file a finding is in.
         let mut kept = out.split_off(start);
         kept.retain(|f| {
@@ -304,10 +304,6 @@ fn rule_table() -> &'static [RuleEntry] {
             })
             .collect()
     })
-}
-
-fn run_rule(rule: &dyn Rule, cx: &Context<'_>, out: &mut Vec<Finding>) {
-    rule.check(cx, out);
 }
 
 /// 1-based line and column of a finding in its file as it is now.

@@ -204,7 +204,7 @@ fn process_unit(
     for fr in &result.files {
         let file = &result.unit.files[fr.index];
         let shown = display_path(&file.path);
-        let (bom, _, target) = &extras[fr.index];
+        let (bom, target) = &extras[fr.index];
         let mut written = false;
         if apply && let Some(new) = &fr.fixed {
             if let Some(d) = write_delay() {

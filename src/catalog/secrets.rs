@@ -101,14 +101,6 @@ pub fn credential_in(value: &str) -> Option<&'static str> {
         .map(|(what, _)| *what)
 }
 
-/// Every credential-shaped substring of `text` (for masking).
-pub fn credential_matches(text: &str) -> Vec<String> {
-    VALUE_PATTERNS
-        .iter()
-        .flat_map(|(_, r)| r.find_iter(text).map(|m| m.as_str().to_string()))
-        .collect()
-}
-
 /// Whether a value points at a secret instead of being one.
 pub fn is_reference(value: &str) -> bool {
     let v = value.trim();
