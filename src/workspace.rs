@@ -475,6 +475,23 @@ pub fn strip_log_prefix(line: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// The facts of a unit holding one task definition (JSON text).
+    fn taskdef_facts(text: &str) -> Facts {
+        use crate::document::{Format, Limits};
+        let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
+        let unit = Unit {
+            files: vec![File {
+                path: PathBuf::from("taskdef.json"),
+                kind: Kind::TaskDef,
+                body: Body::Doc {
+                    doc,
+                    root: Path::root(),
+                },
+            }],
+        };
+        Facts::gather(&unit, &Config::default())
+    }
+
     #[test]
     fn repositories_and_digests() {
         assert_eq!(image_repository("nginx:1.25@sha256:abc"), "nginx");
@@ -517,47 +534,23 @@ mod tests {
 
     #[test]
     fn account_from_an_iam_role_and_region_from_awslogs() {
-        use crate::document::{Format, Limits};
         let text = r#"{"family": "f", "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
             "containerDefinitions": [{"name": "a", "image": "a:1", "logConfiguration":
             {"logDriver": "awslogs", "options": {"awslogs-region": "eu-west-1"}}}]}"#;
-        let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
-        let unit = Unit {
-            files: vec![File {
-                path: PathBuf::from("taskdef.json"),
-                kind: Kind::TaskDef,
-                body: Body::Doc {
-                    doc,
-                    root: Path::root(),
-                },
-            }],
-        };
-        let facts = Facts::gather(&unit, &Config::default());
+        let facts = taskdef_facts(text);
         assert_eq!(facts.account.as_deref(), Some("111122223333"));
         assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
     }
 
     #[test]
     fn a_sidecar_from_another_accounts_registry_does_not_set_the_region() {
-        use crate::document::{Format, Limits};
         // App Mesh's Envoy image lives in an AWS-owned account in us-west-2; the task itself
         // runs in eu-west-1 in account 111122223333.
         let text = r#"{"family": "f", "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
             "containerDefinitions": [
             {"name": "envoy", "image": "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1"},
             {"name": "app", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:1"}]}"#;
-        let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
-        let unit = Unit {
-            files: vec![File {
-                path: PathBuf::from("taskdef.json"),
-                kind: Kind::TaskDef,
-                body: Body::Doc {
-                    doc,
-                    root: Path::root(),
-                },
-            }],
-        };
-        let facts = Facts::gather(&unit, &Config::default());
+        let facts = taskdef_facts(text);
         assert_eq!(facts.account.as_deref(), Some("111122223333"));
         assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
         assert_eq!(

@@ -15,15 +15,6 @@ fn pipefix() -> Command {
     c
 }
 
-/// A fresh copy of `examples/plooral` in a temporary folder, as `plooral/`.
-fn example_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let dst = dir.path().join("plooral");
-    fs::create_dir_all(&dst).expect("mkdir");
-    common::copy_tree(&common::root().join("examples/plooral"), &dst);
-    dir
-}
-
 fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -34,7 +25,7 @@ fn stderr_of(out: &std::process::Output) -> String {
 
 #[test]
 fn dry_run_shows_the_diffs_and_changes_nothing() {
-    let dir = example_copy();
+    let dir = common::example_copy();
     let before = common::files_below(dir.path())
         .into_iter()
         .map(|p| (p.clone(), fs::read(&p).expect("read")))
@@ -90,7 +81,7 @@ fn dry_run_shows_the_diffs_and_changes_nothing() {
 
 #[test]
 fn patch_applies_with_git_and_apply_then_converges() {
-    let dir = example_copy();
+    let dir = common::example_copy();
     let out = pipefix()
         .current_dir(dir.path())
         .args(["--format", "patch", "plooral"])
@@ -127,7 +118,7 @@ fn patch_applies_with_git_and_apply_then_converges() {
     assert_ne!(applied.status.code(), Some(2), "{}", stderr_of(&applied));
     assert!(stdout_of(&applied).is_empty() || !stdout_of(&applied).contains("--- a/"));
     // Applying the patch to a clean copy gives exactly what --apply wrote.
-    let clean = example_copy();
+    let clean = common::example_copy();
     let git = Std::new("git")
         .current_dir(clean.path())
         .args(["apply"])

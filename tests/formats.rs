@@ -27,14 +27,6 @@ fn pipefix() -> Command {
     c
 }
 
-fn example_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let dst = dir.path().join("plooral");
-    fs::create_dir_all(&dst).expect("mkdir");
-    common::copy_tree(&common::root().join("examples/plooral"), &dst);
-    dir
-}
-
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = pipefix()
         .current_dir(dir)
@@ -67,7 +59,7 @@ fn json_of(text: &str) -> Value {
 
 #[test]
 fn json_has_every_finding_and_file() {
-    let dir = example_copy();
+    let dir = common::example_copy();
     let (_, _, text_err) = run(dir.path(), &["plooral"]);
     let (code, out, _) = run(dir.path(), &["--format", "json", "plooral"]);
     assert_eq!(code, 1);
@@ -143,7 +135,7 @@ fn json_has_every_finding_and_file() {
 
 #[test]
 fn sarif_validates_and_its_fixes_rebuild_the_fixed_files() {
-    let dir = example_copy();
+    let dir = common::example_copy();
     let (code, out, _) = run(dir.path(), &["--format", "sarif", "plooral"]);
     assert_eq!(code, 1);
     let doc = json_of(&out);
@@ -256,7 +248,7 @@ fn sarif_validates_and_its_fixes_rebuild_the_fixed_files() {
 
 #[test]
 fn markdown_has_every_fix_follow_up_and_the_marker() {
-    let dir = example_copy();
+    let dir = common::example_copy();
     let (_, json_out, _) = run(dir.path(), &["--format", "json", "plooral"]);
     let doc = json_of(&json_out);
     let (code, md, _) = run(dir.path(), &["--apply", "--format", "markdown", "plooral"]);
@@ -337,7 +329,7 @@ fn hex(bytes: &[u8]) -> String {
 fn no_format_but_patch_holds_a_secret() {
     for format in ["text", "json", "sarif", "markdown"] {
         for extra in [&[][..], &["--unsafe-fixes"][..], &["--apply"][..]] {
-            let dir = example_copy();
+            let dir = common::example_copy();
             let mut args = vec!["--format", format];
             args.extend_from_slice(extra);
             args.push("plooral");

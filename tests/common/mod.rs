@@ -69,6 +69,15 @@ pub fn validate(python: &str, file: &Path, kind: Kind) -> Result<(), String> {
     }
 }
 
+/// A fresh copy of `examples/plooral` in a temporary folder, as `plooral/`.
+pub fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dst = dir.path().join("plooral");
+    fs::create_dir_all(&dst).expect("mkdir");
+    copy_tree(&root().join("examples/plooral"), &dst);
+    dir
+}
+
 /// Copy a folder tree (files only) into `dst`. The copies are writable whatever the source's
 /// permissions (the shared corpus is read-only, and pipefix refuses to replace read-only
 /// files).
