@@ -160,6 +160,10 @@ pub struct Loaded {
     pub file: File,
     pub bom: bool,
     pub target: Option<PathBuf>,
+    /// The roots of further objects of the same kind in the same file (the other services
+    /// of a `describe-services` output): each becomes a file of the unit of its own, sharing
+    /// the document (see [`crate::workspace::Unit::same_document`]).
+    pub siblings: Vec<crate::document::Path>,
 }
 
 /// Read and classify one candidate. `Ok(None)` means "not a pipeline file": skipped silently.
@@ -243,6 +247,7 @@ pub fn load_noting(
             },
             bom,
             target: c.target.clone(),
+            siblings: Vec::new(),
         }));
     }
     let format = match detect_format(&lower, &text) {
@@ -274,16 +279,11 @@ pub fn load_noting(
         }
         Err(_) => return Ok(None),
     };
-    let Some((kind, root)) = model::classify(doc.value()) else {
-        // describe-services output for several services: say so rather than pass it silently.
-        if let Some(n) = model::several_services(doc.value()) {
-            notes.push(format!(
-                "{}: skipped: describe-services output with {n} services; pipefix checks one service per file (aws ecs describe-services --services NAME)",
-                c.path.display()
-            ));
-        }
+    let mut objects = model::classify_all(doc.value()).into_iter();
+    let Some((kind, root)) = objects.next() else {
         return Ok(None);
     };
+    let siblings = objects.map(|(_, r)| r).collect();
     Ok(Some(Loaded {
         file: File {
             path: c.path.clone(),
@@ -292,6 +292,7 @@ pub fn load_noting(
         },
         bom,
         target: c.target.clone(),
+        siblings,
     }))
 }
 
@@ -328,21 +329,36 @@ fn looks_like_template(text: &str) -> bool {
     text.contains("{{") || text.contains("${") || regex_lite_placeholder(text)
 }
 
-/// An unquoted `<PLACEHOLDER>` token, as sed-based templates use.
+/// An unquoted `<PLACEHOLDER>`, `%PLACEHOLDER%` or `$PLACEHOLDER` token, as sed- and
+/// envsubst-based templates use.
 fn regex_lite_placeholder(text: &str) -> bool {
     let b = text.as_bytes();
+    let token_end = |from: usize| {
+        let mut j = from;
+        while j < b.len() && (b[j].is_ascii_uppercase() || b[j] == b'_' || b[j].is_ascii_digit())
+        {
+            j += 1;
+        }
+        j
+    };
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'<' {
-            let mut j = i + 1;
-            while j < b.len()
-                && (b[j].is_ascii_uppercase() || b[j] == b'_' || b[j].is_ascii_digit())
-            {
-                j += 1;
+        let close = match b[i] {
+            b'<' => Some(b'>'),
+            b'%' => Some(b'%'),
+            b'$' => None,
+            _ => {
+                i += 1;
+                continue;
             }
-            if j > i + 1 && j < b.len() && b[j] == b'>' {
-                return true;
-            }
+        };
+        let j = token_end(i + 1);
+        let has_token = j > i + 1;
+        match close {
+            Some(c) if has_token && j < b.len() && b[j] == c => return true,
+            // `$NAME` alone: an envsubst variable (a letter first, at least two characters).
+            None if has_token && j > i + 2 && b[i + 1].is_ascii_uppercase() => return true,
+            _ => {}
         }
         i += 1;
     }
@@ -405,8 +421,27 @@ impl Loaded {
         let mut unit = Unit::default();
         let mut extra = Vec::new();
         for l in files {
-            extra.push((l.bom, l.target));
+            let siblings: Vec<File> = match &l.file.body {
+                Body::Doc { doc, .. } => l
+                    .siblings
+                    .iter()
+                    .map(|root| File {
+                        path: l.file.path.clone(),
+                        kind: l.file.kind,
+                        body: Body::Doc {
+                            doc: doc.clone(),
+                            root: root.clone(),
+                        },
+                    })
+                    .collect(),
+                Body::Log { .. } => Vec::new(),
+            };
+            extra.push((l.bom, l.target.clone()));
             unit.files.push(l.file);
+            for f in siblings {
+                extra.push((l.bom, l.target.clone()));
+                unit.files.push(f);
+            }
         }
         (unit, extra)
     }
@@ -436,5 +471,9 @@ mod tests {
     fn placeholders_are_recognised() {
         assert!(regex_lite_placeholder("\"containerPort\": <SERVICE_PORT>,"));
         assert!(!regex_lite_placeholder("a < b > c"));
+        assert!(regex_lite_placeholder("\"memory\": %MEMORY_RESERVATION%,"));
+        assert!(regex_lite_placeholder("\"subnets\": [ $SUBNET_IDS ]"));
+        assert!(!regex_lite_placeholder("100% of 5%"));
+        assert!(!regex_lite_placeholder("costs $5"));
     }
 }

@@ -239,10 +239,27 @@ fn apply_fix(
             root: root.clone(),
         },
     );
+    // Other objects of the same document (several services in one file) see the edit.
+    let siblings = unit.same_document(finding.file);
+    let mut before_siblings = Vec::new();
+    for &j in &siblings {
+        if let (Body::Doc { doc, .. }, Body::Doc { root, .. }) =
+            (&unit.files[finding.file].body, &unit.files[j].body)
+        {
+            let body = Body::Doc {
+                doc: doc.clone(),
+                root: root.clone(),
+            };
+            before_siblings.push((j, std::mem::replace(&mut unit.files[j].body, body)));
+        }
+    }
     // The fix must no longer report what it fixed.
     let again = check(unit, config, Some(finding.rule));
     if again.iter().any(|f| f.key() == finding.key()) {
         unit.files[finding.file].body = before;
+        for (j, body) in before_siblings {
+            unit.files[j].body = body;
+        }
         return Err(format!(
             "after the edit it still reports: {}",
             finding.message

@@ -105,6 +105,8 @@ pub fn may_classify(text: &str) -> bool {
             "containerDefinitions",
             "deploymentGroupName",
             "serviceName",
+            // A create-service input that leaves the name to the command line.
+            "taskDefinition",
             "AWS::ECS::Service",
             "phases",
             "artifacts",
@@ -195,6 +197,17 @@ pub fn classify(v: &Value) -> Option<(Kind, Path)> {
     None
 }
 
+/// Every object the fixes work on in a document: one for most files, one per service of a
+/// `describe-services` output that holds several (each is checked and fixed on its own, in
+/// the one file).
+pub fn classify_all(v: &Value) -> Vec<(Kind, Path)> {
+    if let Some(n) = several_services(v) {
+        let list = Path::root().key("services");
+        return (0..n).map(|i| (Kind::EcsService, list.index(i))).collect();
+    }
+    classify(v).into_iter().collect()
+}
+
 /// The number of services of a `describe-services` output that holds more than one.
 pub fn several_services(v: &Value) -> Option<usize> {
     let services = v.get("services")?.as_array()?;
@@ -214,11 +227,28 @@ fn is_taskdef(v: &Value) -> bool {
 fn is_deployment_group(v: &Value) -> bool {
     v.get("deploymentGroupName").is_some_and(Value::is_string)
         && (v.get("applicationName").is_some() || v.get("serviceRoleArn").is_some())
+        && !is_create_deployment(v)
+}
+
+/// Settings only a deployment group has.
+const DEPLOYMENT_GROUP_ONLY_KEYS: [&str; 6] = [
+    "serviceRoleArn",
+    "deploymentStyle",
+    "blueGreenDeploymentConfiguration",
+    "ecsServices",
+    "loadBalancerInfo",
+    "alarmConfiguration",
+];
+
+/// A CodeDeploy `create-deployment` input (or `get-deployment` object): it names its group
+/// and application too, but carries the revision to deploy and none of a group's settings.
+fn is_create_deployment(v: &Value) -> bool {
+    v.get("revision").is_some() && !DEPLOYMENT_GROUP_ONLY_KEYS.iter().any(|k| v.get(*k).is_some())
 }
 
 fn is_service(v: &Value) -> bool {
-    v.get("serviceName").is_some_and(Value::is_string)
-        && [
+    if v.get("serviceName").is_some_and(Value::is_string) {
+        return [
             "taskDefinition",
             "cluster",
             "loadBalancers",
@@ -226,7 +256,37 @@ fn is_service(v: &Value) -> bool {
             "desiredCount",
         ]
         .iter()
-        .any(|k| v.get(*k).is_some())
+        .any(|k| v.get(*k).is_some());
+    }
+    is_unnamed_create_service(v)
+}
+
+/// Settings only a service has: a `run-task` input shares `cluster`, `taskDefinition`,
+/// `launchType` and `networkConfiguration` with it, but none of these.
+const SERVICE_ONLY_KEYS: [&str; 8] = [
+    "desiredCount",
+    "loadBalancers",
+    "deploymentController",
+    "schedulingStrategy",
+    "deploymentConfiguration",
+    "serviceRegistries",
+    "healthCheckGracePeriodSeconds",
+    "serviceConnectConfiguration",
+];
+
+/// A `create-service --cli-input-json` input that leaves the name to the command line
+/// (`aws ecs create-service --service-name NAME --cli-input-json file://create-service.json`,
+/// the layout of the AWS blue/green tutorial): the task definition it runs and at least one
+/// setting that only a service has, and nothing of a `run-task` input or a template.
+fn is_unnamed_create_service(v: &Value) -> bool {
+    let Some(obj) = v.as_object() else {
+        return false;
+    };
+    obj.get("taskDefinition").is_some_and(Value::is_string)
+        && SERVICE_ONLY_KEYS.iter().any(|k| obj.contains_key(*k))
+        && !["count", "overrides", "startedBy", "Type", "Properties", "containerDefinitions"]
+            .iter()
+            .any(|k| obj.contains_key(*k))
 }
 
 /// Settings only a target group has (a name alone is not enough).

@@ -201,8 +201,14 @@ fn process_unit(
     report
         .bugs
         .extend(result.bugs.iter().map(|(_, b)| b.clone()));
+    let mut seen_paths = std::collections::HashSet::new();
     for fr in &result.files {
         let file = &result.unit.files[fr.index];
+        // Several objects of one document (services of a describe-services output) are one
+        // file on disk: reported and written once, with every object's edits.
+        if !seen_paths.insert(file.path.clone()) {
+            continue;
+        }
         let shown = display_path(&file.path);
         let (bom, target) = &extras[fr.index];
         let mut written = false;

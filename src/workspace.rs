@@ -78,6 +78,17 @@ impl Unit {
             .filter(move |(_, f)| f.kind == kind)
     }
 
+    /// The other files of the unit that are objects of the same document as file `i` (the
+    /// services of one `describe-services` output): an edit of one is an edit of all.
+    pub fn same_document(&self, i: usize) -> Vec<usize> {
+        let Some(path) = self.files.get(i).map(|f| &f.path) else {
+            return Vec::new();
+        };
+        (0..self.files.len())
+            .filter(|&j| j != i && self.files[j].path == *path)
+            .collect()
+    }
+
     /// The one file of a kind, when there is exactly one (cross-file facts are only trusted
     /// when they cannot be about another service).
     pub fn single(&self, kind: Kind) -> Option<(usize, &File)> {

@@ -239,31 +239,50 @@ fn apply_keeps_permissions_and_leaves_no_temporary_file() {
 }
 
 #[test]
-fn describe_services_with_several_services_is_not_passed_silently() {
+fn describe_services_with_several_services_checks_and_fixes_each() {
     let dir = tempfile::tempdir().expect("tempdir");
     let svc = |n: &str| {
         format!(
             "{{\"serviceName\": \"{n}\", \"desiredCount\": 1, \"deploymentController\": {{\"type\": \"ECS\"}}}}"
         )
     };
-    fs::write(
-        dir.path().join("services.json"),
-        format!(
-            "{{\"services\": [{}, {}], \"failures\": []}}\n",
-            svc("a"),
-            svc("b")
-        ),
-    )
-    .expect("write");
+    let original = format!(
+        "{{\"services\": [\n{},\n{}\n], \"failures\": []}}\n",
+        svc("a"),
+        svc("b")
+    );
+    fs::write(dir.path().join("services.json"), &original).expect("write");
     let out = pipefix()
         .current_dir(dir.path())
-        .arg(".")
+        .args(["--apply", "."])
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(0));
     let stderr = stderr_of(&out);
-    assert!(
-        stderr.contains("services.json: skipped: describe-services output with 2 services"),
-        "{stderr}"
+    // Each service is checked: one finding on each service's line.
+    for line in [2, 3] {
+        assert!(
+            stderr.contains(&format!("services.json:{line}:")),
+            "no finding on line {line}: {stderr}"
+        );
+    }
+    let fixed = fs::read_to_string(dir.path().join("services.json")).expect("read");
+    let v: serde_json::Value = serde_json::from_str(&fixed).expect("still JSON");
+    for i in 0..2 {
+        assert!(
+            v["services"][i].get("deploymentConfiguration").is_some(),
+            "service {i} not fixed: {fixed}"
+        );
+    }
+    // Idempotent: a second run changes nothing.
+    let again = pipefix()
+        .current_dir(dir.path())
+        .args(["--apply", "."])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("services.json")).expect("read"),
+        fixed,
+        "{}",
+        stderr_of(&again)
     );
 }
