@@ -54,6 +54,82 @@ fn service_target(cx: &Context<'_>) -> Option<(String, u64)> {
     ))
 }
 
+/// `name:port`, with `?` for what is missing.
+fn show(name: Option<&str>, port: Option<u64>) -> String {
+    format!(
+        "{}:{}",
+        name.unwrap_or("?"),
+        port.map_or("?".to_string(), |p| p.to_string())
+    )
+}
+
+/// What the AppSpec's target must be, decided by the other sources (the ECS service's load
+/// balancer and the task definition's container ports): `Ok(Some(..))` when every other
+/// source agrees on one value and at least two of them stand against the AppSpec's,
+/// `Ok(None)` when nothing contradicts the AppSpec, `Err(values)` when the sources disagree
+/// with no majority (a person decides, with every value shown).
+fn expected_target(
+    containers: Option<&[(String, Vec<u64>)]>,
+    service: Option<&(String, u64)>,
+    name: Option<&str>,
+    port: Option<u64>,
+) -> Result<Option<(String, u64, &'static str)>, String> {
+    // Whether the task definition has a container with that port (None: no task definition).
+    let td_has = |n: &str, p: u64| {
+        containers.map(|cs| cs.iter().any(|(cn, ports)| cn == n && ports.contains(&p)))
+    };
+    let appspec_in_td = match (name, port) {
+        (Some(n), Some(p)) => td_has(n, p),
+        _ => containers.map(|_| false),
+    };
+    let td_offers = || {
+        containers
+            .unwrap_or_default()
+            .iter()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(n, p)| {
+                format!(
+                    "{n}:{}",
+                    p.iter().map(u64::to_string).collect::<Vec<_>>().join("/")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let appspec = show(name, port);
+    match service {
+        Some((n, p)) if Some(n.as_str()) == name && Some(*p) == port => match appspec_in_td {
+            Some(false) => Err(format!(
+                "the AppSpec and the service's load balancer agree on {appspec}, but the task definition offers {}",
+                td_offers()
+            )),
+            _ => Ok(None),
+        },
+        Some((n, p)) => match (td_has(n, *p), appspec_in_td) {
+            // The service and the task definition against the AppSpec.
+            (Some(true), Some(false)) => Ok(Some((
+                n.clone(),
+                *p,
+                "the ECS service's load balancer and the task definition agree on",
+            ))),
+            (Some(false), Some(true)) => Err(format!(
+                "the AppSpec and the task definition agree on {appspec}, but the ECS service's load balancer uses {n}:{p}"
+            )),
+            _ => Err(format!(
+                "the ECS service's load balancer uses {n}:{p} and the task definition offers {}",
+                td_offers()
+            )),
+        },
+        None => match appspec_in_td {
+            Some(false) => Err(format!(
+                "the task definition offers {} (with no other file to say which side is right)",
+                td_offers()
+            )),
+            _ => Ok(None),
+        },
+    }
+}
+
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
         "AS002"
@@ -62,12 +138,6 @@ impl super::Rule for Rule {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let containers = containers(cx);
         let service = service_target(cx);
-        let has = |name: &str, port: u64| {
-            containers.as_ref().is_none_or(|cs| {
-                cs.iter()
-                    .any(|(n, ports)| n == name && ports.contains(&port))
-            })
-        };
         for (file, appspec, root) in docs_of(cx.unit, Kind::Appspec) {
             for (props_path, props) in ecs_resources(appspec, root) {
                 let Some(lbi) = props.get("LoadBalancerInfo").filter(|v| v.is_object()) else {
@@ -85,44 +155,7 @@ impl super::Rule for Rule {
                     name.unwrap_or("?"),
                     port.map_or("?".to_string(), |p| p.to_string())
                 );
-                // What it must be, and why; None when the files do not tell.
-                let expected: Result<Option<(String, u64, &str)>, String> = match &service {
-                    Some((n, p)) if has(n, *p) => {
-                        Ok(Some((n.clone(), *p, "the ECS service's load balancer")))
-                    }
-                    Some((n, p)) => Err(format!(
-                        "the ECS service's load balancer uses {n}:{p}, which the task definition does not have"
-                    )),
-                    None => match (&containers, name, port) {
-                        (Some(_), Some(n), Some(p)) if has(n, p) => Ok(None),
-                        (Some(cs), _, _) => {
-                            let with_ports: Vec<&(String, Vec<u64>)> =
-                                cs.iter().filter(|(_, p)| !p.is_empty()).collect();
-                            match with_ports.as_slice() {
-                                [(n, ports)] if ports.len() == 1 => Ok(Some((
-                                    n.clone(),
-                                    ports[0],
-                                    "the task definition's only container port",
-                                ))),
-                                _ => Err(format!(
-                                    "the task definition offers {}",
-                                    with_ports
-                                        .iter()
-                                        .map(|(n, p)| format!(
-                                            "{n}:{}",
-                                            p.iter()
-                                                .map(u64::to_string)
-                                                .collect::<Vec<_>>()
-                                                .join("/")
-                                        ))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                )),
-                            }
-                        }
-                        (None, _, _) => Ok(None),
-                    },
-                };
+                let expected = expected_target(containers.as_deref(), service.as_ref(), name, port);
                 match expected {
                     Ok(Some((n, p, source))) => {
                         let mut ops = Vec::new();
@@ -151,7 +184,7 @@ impl super::Rule for Rule {
                             format!("AppSpec ContainerPort {p} is a string; CodeDeploy expects a number")
                         } else {
                             format!(
-                                "AppSpec load balancer target is {current}, but {source} is {n}:{p}: the replacement tasks are registered on the wrong container or port"
+                                "AppSpec load balancer target is {current}, but {source} {n}:{p}: the replacement tasks are registered on the wrong container or port"
                             )
                         };
                         out.push(Finding::at(cx.id(), file, lbi_path, message).with_fix(
@@ -183,10 +216,10 @@ impl super::Rule for Rule {
                             cx.id(),
                             file,
                             lbi_path,
-                            format!("AppSpec load balancer target {current} cannot be checked safely: {why}"),
+                            format!("AppSpec load balancer target is {current}, but {why}: the files disagree and no two of them agree against the third"),
                         )
                         .follow_up(
-                            "Set LoadBalancerInfo.ContainerName/ContainerPort to the container and port the ECS service was created with; they must exist in the task definition",
+                            "Check which container and port the application listens on and the ECS service was created with, and make the AppSpec LoadBalancerInfo, the service's loadBalancers and the task definition's portMappings say the same",
                         ),
                     ),
                 }
