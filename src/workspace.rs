@@ -128,6 +128,10 @@ pub struct Facts {
     /// `(container name, what names it)`. Resolve against a task definition with
     /// [`Facts::image_container`].
     pub designated_containers: Vec<(String, &'static str)>,
+    /// Repository paths inside an ECR registry (`team/api`, without host and tag) that the
+    /// unit's buildspecs push to, also where the registry host is built from variables
+    /// (`$AWS_ACCOUNT_ID.dkr.ecr.$AWS_DEFAULT_REGION.amazonaws.com/$IMAGE_REPO_NAME`).
+    pub built_repository_paths: BTreeSet<String>,
 }
 
 /// A container of a task definition chosen to receive the pipeline's image.
@@ -218,7 +222,15 @@ impl Facts {
             digests,
             built_repositories,
             designated_containers: designated_containers(unit),
+            built_repository_paths: built_repository_paths(unit),
         }
+    }
+
+    /// Whether `image` is in a repository the unit's build pushes to.
+    pub fn is_built_image(&self, image: &str) -> bool {
+        let repo = image_repository(image);
+        self.built_repositories.contains(repo)
+            || repository_path(repo).is_some_and(|p| self.built_repository_paths.contains(p))
     }
 
     /// The container of `taskdef` that receives the image the pipeline builds: the one other
@@ -249,7 +261,7 @@ impl Facts {
         let built = |c: &Value| {
             c.get("image")
                 .and_then(Value::as_str)
-                .is_some_and(|i| self.built_repositories.contains(image_repository(i)))
+                .is_some_and(|i| self.is_built_image(i))
         };
         if let Some((index, name)) = only(&built) {
             return Some(ImageContainer {
@@ -265,6 +277,63 @@ impl Facts {
             because: "it is the only essential container",
         })
     }
+}
+
+/// The repository path of an ECR image repository (`…amazonaws.com/team/api` → `team/api`);
+/// None for other registries.
+fn repository_path(repo: &str) -> Option<&str> {
+    let (host, path) = repo.split_once('/')?;
+    (host.contains(".amazonaws.com") && !path.is_empty()).then_some(path)
+}
+
+/// ECR repository paths the unit's buildspecs name (`….amazonaws.com/PATH`), with a
+/// `$VAR`/`${VAR}` path resolved from the buildspec's `env.variables` or a `VAR=value`
+/// assignment in its commands.
+fn built_repository_paths(unit: &Unit) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (_, f) in unit.of_kind(Kind::Buildspec) {
+        let Some(v) = f.value() else {
+            continue;
+        };
+        let mut strings = Vec::new();
+        collect_strings(v, &mut strings);
+        let env = v.pointer("/env/variables").and_then(Value::as_object);
+        let lookup = |name: &str| -> Option<String> {
+            if let Some(val) = env.and_then(|m| m.get(name)) {
+                return match val {
+                    Value::String(s) => Some(s.clone()),
+                    _ => None,
+                };
+            }
+            strings.iter().find_map(|s| {
+                s.lines().find_map(|l| {
+                    let l = l.trim().strip_prefix("export ").unwrap_or(l.trim());
+                    let rest = l.strip_prefix(name)?.strip_prefix('=')?;
+                    Some(rest.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+                })
+            })
+        };
+        for s in &strings {
+            for c in ECR_PATH_RE.captures_iter(s) {
+                let raw = c[1].trim_end_matches(['.', '/']);
+                let path = match raw.strip_prefix('$') {
+                    Some(var) => {
+                        let var = var.trim_start_matches('{').trim_end_matches('}');
+                        match lookup(var) {
+                            Some(v) => v,
+                            None => continue,
+                        }
+                    }
+                    None => raw.to_string(),
+                };
+                let path = image_repository(&path).to_string();
+                if !path.is_empty() && !path.contains('$') {
+                    out.insert(path);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The region a task definition sends its `awslogs` logs to (the task's own region in
@@ -414,6 +483,10 @@ static IAM_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\barn:aws[a-z-]*:iam::([0-9]{12}):").expect("static regex"));
 static ECR_REPO_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*$")
+        .expect("static regex")
+});
+static ECR_PATH_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"amazonaws\.com(?:\.cn)?/(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|[a-z0-9][a-z0-9._/-]*)")
         .expect("static regex")
 });
 static DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -582,7 +655,37 @@ mod tests {
                 .iter()
                 .map(|(n, b)| (n.to_string(), *b))
                 .collect(),
+            built_repository_paths: BTreeSet::new(),
         }
+    }
+
+    #[test]
+    fn the_main_container_is_the_one_in_the_repository_the_buildspec_pushes() {
+        use crate::document::{Format, Limits};
+        let bs = "version: 0.2\nenv:\n  variables:\n    IMAGE_REPO_NAME: shop/api\nphases:\n  build:\n    commands:\n      - REPOSITORY_URI=$AWS_ACCOUNT_ID.dkr.ecr.$AWS_DEFAULT_REGION.amazonaws.com/$IMAGE_REPO_NAME\n      - docker push $REPOSITORY_URI:$IMAGE_TAG\n";
+        let td = r#"{"family": "f", "containerDefinitions": [
+            {"name": "envoy", "image": "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1"},
+            {"name": "web", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/api:1"}]}"#;
+        let file = |name: &str, text: &str, format, kind| File {
+            path: PathBuf::from(name),
+            kind,
+            body: Body::Doc {
+                doc: Document::parse(text, format, &Limits::default()).expect("parses"),
+                root: Path::root(),
+            },
+        };
+        let unit = Unit {
+            files: vec![
+                file("buildspec.yml", bs, Format::Yaml, Kind::Buildspec),
+                file("taskdef.json", td, Format::Json, Kind::TaskDef),
+            ],
+        };
+        let facts = Facts::gather(&unit, &Config::default());
+        let v = unit.files[1].value().expect("value");
+        assert_eq!(
+            facts.image_container(v).map(|c| c.name),
+            Some("web".to_string())
+        );
     }
 
     #[test]
