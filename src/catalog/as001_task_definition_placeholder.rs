@@ -6,7 +6,7 @@ use crate::document::{Op, Path};
 use crate::model::Kind;
 use crate::workspace::{DeployPath, Unit, pipeline_actions};
 
-use super::support::docs_of;
+use super::support::{codedeploy_actions, docs_of, is_template_value};
 use super::{Context, Finding, Safety};
 
 pub struct Rule;
@@ -55,15 +55,35 @@ impl super::Rule for Rule {
         if cx.facts.deploy_path != DeployPath::CodeDeploy || !through_pipeline(cx.unit) {
             return;
         }
+        // Only with the pipeline in the unit is the AppSpec certainly CodeDeployToECS's
+        // template; otherwise it may be deployed by hand, which needs the real ARN.
+        let pipeline = !codedeploy_actions(cx.unit).is_empty();
         for (file, appspec, root) in docs_of(cx.unit, Kind::Appspec) {
             for (props_path, props) in ecs_resources(appspec, root) {
                 let Some(td) = props.get("TaskDefinition").and_then(Value::as_str) else {
                     continue;
                 };
-                if td.trim() == PLACEHOLDER {
+                // `<TASK_DEFINITION>`, or a token the build fills in (sed, envsubst).
+                if td.trim() == PLACEHOLDER || is_template_value(td) {
                     continue;
                 }
                 let path = props_path.key("TaskDefinition");
+                if !pipeline {
+                    out.push(
+                        Finding::at(
+                            cx.id(),
+                            file,
+                            path,
+                            format!(
+                                "AppSpec TaskDefinition is \"{td}\": if a CodeDeployToECS action deploys this AppSpec it must be {PLACEHOLDER}, or every deployment redeploys that fixed revision (the pipeline is not in this folder, so pipefix does not change it)"
+                            ),
+                        )
+                        .follow_up(format!(
+                            "If a CodeDeployToECS action uses this AppSpec (AppSpecTemplateArtifact), set TaskDefinition to {PLACEHOLDER}; if it is deployed with `aws deploy create-deployment` or another tool that needs the ARN, keep it and ignore AS001 for it"
+                        )),
+                    );
+                    continue;
+                }
                 out.push(
                     Finding::at(
                         cx.id(),

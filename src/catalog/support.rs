@@ -130,6 +130,47 @@ pub fn image1_placeholder(unit: &Unit, taskdef: &Value) -> String {
         .to_string()
 }
 
+/// Whether `s` is a value something else fills in before it is used: a template token
+/// (`$VAR`, `${VAR}`, `{VAR}`, `{{ … }}`, `%VAR%`, `<VAR>`, `#{VAR}`), a part in capitals
+/// that a `sed` replaces (`REPOSITORY_URI:IMAGE_TAG`, `PLACEHOLDER_TASK_DEFINITION`), or a
+/// word that says so (`filled-in-by-gh-action`, `placeholder`, `changeme`).
+pub fn is_template_value(s: &str) -> bool {
+    let s = s.trim();
+    if s.is_empty() {
+        return false;
+    }
+    if s.contains(['$', '{', '}', '%', '<', '>']) {
+        return true;
+    }
+    let caps_token = |part: &str| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_ascii_uppercase())
+            && part.contains('_')
+            && part
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    };
+    if s.split(['/', ':', '@', '.']).any(caps_token) {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    [
+        "filled-in",
+        "fill-in",
+        "placeholder",
+        "replace-me",
+        "replaceme",
+        "to-be-replaced",
+        "changeme",
+        "change-me",
+        "dummy",
+        "overwritten",
+        "set-by-",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 /// The placeholder name AWS documents for the first image.
 pub const IMAGE1: &str = "IMAGE1_NAME";
 
@@ -144,5 +185,24 @@ mod tests {
         assert_eq!(placeholder_name("repo:latest"), None);
         assert!(is_placeholder_text("IMAGE1_NAME"));
         assert!(!is_placeholder_text("a b"));
+        for t in [
+            "REPOSITORY_URI:IMAGE_TAG",
+            "$ECR_LATEST_IMAGE_URL",
+            "{ACCOUNT_ID}.dkr.ecr.ap-northeast-2.amazonaws.com/app:latest",
+            "filled-in-by-gh-action",
+            "arn:aws:ecs:ap-northeast-1:PLACEHOLDER_AWS_ID:task-definition/PLACEHOLDER_TASK_DEFINITION",
+            "%IMAGE_URI%",
+        ] {
+            assert!(is_template_value(t), "{t}");
+        }
+        for t in [
+            "nginx:1.25",
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:v1.0.0",
+            "arn:aws:ecs:eu-west-2:111111111111:task-definition/ghost-blog:1",
+            "project51-bg-deploy-td",
+            "mysql",
+        ] {
+            assert!(!is_template_value(t), "{t}");
+        }
     }
 }

@@ -7,7 +7,9 @@ use crate::document::Position;
 use crate::model::Kind;
 use crate::workspace::DeployPath;
 
-use super::support::{docs_of, image1_placeholder, placeholder_name, set_key};
+use super::support::{
+    codedeploy_actions, docs_of, image1_placeholder, is_template_value, placeholder_name, set_key,
+};
 use super::{Context, Finding, Safety};
 
 pub struct Rule;
@@ -25,6 +27,11 @@ impl super::Rule for Rule {
         if cx.facts.deploy_path != DeployPath::CodeDeploy {
             return;
         }
+        // The pipeline whose CodeDeployToECS action fills the placeholder: only with it in the
+        // unit is it certain that this file is that action's template. Without it, the image
+        // may be registered by hand, rendered by a GitHub Actions step or filled in by the
+        // build: reported with what to check, never changed.
+        let pipeline = !codedeploy_actions(cx.unit).is_empty();
         for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
             let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
                 continue;
@@ -38,7 +45,8 @@ impl super::Rule for Rule {
                 continue;
             }
             let Some(target) = cx.facts.image_container(td) else {
-                if containers.is_empty()
+                if !pipeline
+                    || containers.is_empty()
                     || containers
                         .iter()
                         .any(|c| image_of(c).and_then(placeholder_name).is_some())
@@ -73,6 +81,16 @@ impl super::Rule for Rule {
                 // A placeholder of another name: CP003 reconciles the pipeline with it.
                 continue;
             }
+            // A token the build or a workflow fills in (`REPOSITORY_URI:IMAGE_TAG` with a
+            // `sed`, `$IMAGE` with envsubst, `filled-in-by-gh-action`): it must stay.
+            if current.is_some_and(is_template_value) {
+                continue;
+            }
+            let designated = cx
+                .facts
+                .designated_containers
+                .iter()
+                .any(|(n, _)| *n == target.name);
             let c_path = root.key("containerDefinitions").index(target.index);
             let message = match current {
                 Some(image) => format!(
@@ -91,6 +109,28 @@ impl super::Rule for Rule {
                 Value::from(format!("<{placeholder}>")),
                 Position::After("name".into()),
             );
+            if !pipeline {
+                // Only a container the AppSpec or a CODE_DEPLOY service names ties this file to
+                // a blue/green deployment at all.
+                if !designated || current.is_none() {
+                    continue;
+                }
+                out.push(
+                    Finding::at(
+                        cx.id(),
+                        file,
+                        c_path.key("image"),
+                        format!(
+                            "{message}, if a CodeDeployToECS action uses this file as its task definition template (the pipeline is not in this folder, so pipefix does not change it)"
+                        ),
+                    )
+                    .follow_up(format!(
+                        "If a CodeDeployToECS action deploys this file (TaskDefinitionTemplateArtifact), set \"image\": \"<{placeholder}>\" on container \"{}\" and Image1ContainerName to \"{placeholder}\"; if the file is registered by hand, rendered by aws-actions/amazon-ecs-render-task-definition or filled in by the build, keep the image and ignore TD001 for it",
+                        target.name
+                    )),
+                );
+                continue;
+            }
             out.push(
                 Finding::at(cx.id(), file, c_path.key("image"), message)
                     .with_fix(
