@@ -10,8 +10,23 @@ use super::{Context, Finding};
 
 pub struct Rule;
 
-/// What in a container needs the execution role, and the secret ARNs it reads.
-fn needs(c: &Value, needs: &mut Vec<String>, arns: &mut Vec<String>) {
+/// Whether the task definition can only run on EC2 container instances: it requires EC2
+/// alone, or it names no compatibility and uses a network mode Fargate does not have. There
+/// the container instance role pulls ECR images and writes awslogs logs; only secrets and
+/// private registry credentials still need an execution role.
+fn ec2_only(td: &Value) -> bool {
+    match td.get("requiresCompatibilities").and_then(Value::as_array) {
+        Some(list) if !list.is_empty() => list.iter().all(|c| c.as_str() == Some("EC2")),
+        _ => td
+            .get("networkMode")
+            .and_then(Value::as_str)
+            .is_none_or(|m| m != "awsvpc"),
+    }
+}
+
+/// What in a container needs the execution role, and the secret ARNs it reads. On EC2
+/// (`instance_role`), ECR pulls and awslogs use the container instance role instead.
+fn needs(c: &Value, instance_role: bool, needs: &mut Vec<String>, arns: &mut Vec<String>) {
     let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
     let mut from = |list: Option<&Value>| {
         let list = list.and_then(Value::as_array)?;
@@ -32,13 +47,15 @@ fn needs(c: &Value, needs: &mut Vec<String>, arns: &mut Vec<String>) {
     if from(c.pointer("/logConfiguration/secretOptions")).is_some() {
         needs.push(format!("\"{name}\" passes secrets to its log driver"));
     }
-    if c.pointer("/logConfiguration/logDriver")
-        .and_then(Value::as_str)
-        == Some("awslogs")
+    if !instance_role
+        && c.pointer("/logConfiguration/logDriver")
+            .and_then(Value::as_str)
+            == Some("awslogs")
     {
         needs.push(format!("\"{name}\" logs with awslogs"));
     }
-    if let Some(image) = c.get("image").and_then(Value::as_str)
+    if !instance_role
+        && let Some(image) = c.get("image").and_then(Value::as_str)
         && image.contains(".dkr.ecr.")
     {
         needs.push(format!("\"{name}\" pulls from private ECR"));
@@ -64,6 +81,7 @@ impl super::Rule for Rule {
             {
                 continue;
             }
+            let instance_role = ec2_only(td);
             let mut reasons = Vec::new();
             let mut arns = Vec::new();
             for c in td
@@ -72,7 +90,7 @@ impl super::Rule for Rule {
                 .into_iter()
                 .flatten()
             {
-                needs(c, &mut reasons, &mut arns);
+                needs(c, instance_role, &mut reasons, &mut arns);
             }
             if reasons.is_empty() {
                 continue;
@@ -139,12 +157,21 @@ mod tests {
             "secrets": [{"name": "A", "valueFrom": "arn:aws:ssm:eu-west-1:1:parameter/a"}],
             "logConfiguration": {"logDriver": "awslogs"}});
         let (mut n, mut a) = (Vec::new(), Vec::new());
-        needs(&c, &mut n, &mut a);
+        needs(&c, false, &mut n, &mut a);
         assert_eq!(n.len(), 2);
         assert_eq!(a, vec!["arn:aws:ssm:eu-west-1:1:parameter/a"]);
         let plain = json!({"name": "x", "image": "public.ecr.aws/nginx/nginx:1"});
         let (mut n, mut a) = (Vec::new(), Vec::new());
-        needs(&plain, &mut n, &mut a);
+        needs(&plain, false, &mut n, &mut a);
         assert!(n.is_empty());
+        // On EC2 the instance role pulls and logs; secrets still need the execution role.
+        let (mut n, mut a) = (Vec::new(), Vec::new());
+        needs(&c, true, &mut n, &mut a);
+        assert_eq!(n, vec!["\"api\" reads secrets".to_string()]);
+        assert!(ec2_only(&json!({"requiresCompatibilities": ["EC2"], "networkMode": "awsvpc"})));
+        assert!(ec2_only(&json!({"networkMode": "bridge"})));
+        assert!(ec2_only(&json!({})));
+        assert!(!ec2_only(&json!({"networkMode": "awsvpc"})));
+        assert!(!ec2_only(&json!({"requiresCompatibilities": ["EC2", "FARGATE"]})));
     }
 }
