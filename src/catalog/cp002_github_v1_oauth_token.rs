@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::document::Op;
 use crate::model::Kind;
 
-use super::secrets::is_reference;
+use super::secrets::{is_reference, plaintext_secret};
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
 
@@ -25,11 +25,14 @@ fn is_github_v1(action: &Value) -> bool {
 }
 
 /// A token written out in the file, not the `****` mask of get-pipeline nor a reference.
+/// Placeholders (`%GitHubToken%`, `{{resolve:…}}`, `${…}`, `<TOKEN>`, `your-token`) are not.
 fn literal_token(cfg: &Value) -> Option<&str> {
     let t = cfg.get("OAuthToken")?.as_str()?.trim();
     let masked = t.chars().all(|c| c == '*');
-    let placeholder = t.starts_with('<') && t.ends_with('>');
-    (!t.is_empty() && !masked && !is_reference(t) && !placeholder).then_some(t)
+    // A template filled in before the pipeline is created (CloudFormation, a script).
+    let template = t.contains("${") || t.contains("{{") || t.contains("#{");
+    let stand_in = plaintext_secret("OAuthToken", t).is_none();
+    (!t.is_empty() && !masked && !is_reference(t) && !template && !stand_in).then_some(t)
 }
 
 fn is_connection_arn(arn: &str) -> bool {
@@ -159,6 +162,9 @@ mod tests {
             literal_token(&json!({"OAuthToken": "ghp_x"})),
             Some("ghp_x")
         );
+        for stand_in in ["%GitHubToken%", "<GITHUB_TOKEN>", "${GITHUB_TOKEN}", "your-github-token"] {
+            assert_eq!(literal_token(&json!({"OAuthToken": stand_in})), None, "{stand_in}");
+        }
         assert!(is_connection_arn(
             "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc"
         ));

@@ -138,6 +138,38 @@ fn is_placeholder(value: &str) -> bool {
                 | "todo"
         )
         || (v.len() <= 6 && v.chars().all(|c| c.is_ascii_digit()))
+        || is_template_token(v)
+}
+
+/// A whole value that a template engine or a `sed` fills in: `{name}`, `%NAME%`, `#{name}`,
+/// `__NAME__`, `@NAME@`, `[Your token]`.
+fn is_template_token(v: &str) -> bool {
+    let inner_ok = |inner: &str| {
+        !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':'))
+    };
+    let wrapped = |open: &str, close: &str| {
+        v.len() > open.len() + close.len()
+            && v.strip_prefix(open)
+                .and_then(|r| r.strip_suffix(close))
+                .is_some_and(inner_ok)
+    };
+    wrapped("{", "}")
+        || wrapped("%", "%")
+        || wrapped("#{", "}")
+        || wrapped("__", "__")
+        || wrapped("@", "@")
+        || wrapped("[", "]")
+}
+
+/// Obvious stand-ins: `your-token-here`, `dummy`, `placeholder`, `xxxxxxxx`.
+fn is_dummy(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let words = ["your", "dummy", "placeholder", "replace", "fake"];
+    words.iter().any(|w| lower.contains(w))
+        || (lower.len() >= 3 && lower.chars().all(|c| c == 'x' || c == '*' || c == '-'))
 }
 
 /// Whether `name = value` holds a plaintext secret, and why.
@@ -148,7 +180,7 @@ pub fn plaintext_secret(name: &str, value: &str) -> Option<Reason> {
     if let Some(what) = credential_in(value) {
         return Some(Reason::Value(what));
     }
-    is_secret_name(name).then_some(Reason::Name)
+    (is_secret_name(name) && !is_dummy(value.trim())).then_some(Reason::Name)
 }
 
 #[cfg(test)]
@@ -199,5 +231,20 @@ mod tests {
             Some(Reason::Value("an AWS access key id"))
         );
         assert_eq!(plaintext_secret("DB_PASSWORD", "<DB_PASSWORD>"), None);
+        for stand_in in [
+            "{aws_secret_access_key}",
+            "%GitHubToken%",
+            "#{DbPassword}",
+            "__DB_PASSWORD__",
+            "your-github-token",
+            "xxxxxxxx",
+            "[Your token]",
+        ] {
+            assert_eq!(plaintext_secret("GITHUB_TOKEN", stand_in), None, "{stand_in}");
+        }
+        assert_eq!(
+            plaintext_secret("SPRING_DATASOURCE_PASSWORD", "SuperSecretPGSqlPwd##2006"),
+            Some(Reason::Name)
+        );
     }
 }
