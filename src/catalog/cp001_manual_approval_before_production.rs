@@ -179,8 +179,10 @@ fn production_stages(stages: &[Value], pattern: &Regex) -> Vec<usize> {
     }
 }
 
-/// Whether a Manual approval runs after the previous deployment and before the production
-/// deploy actions of stage `p` (in an earlier stage, or earlier in the same stage).
+/// Whether a Manual approval runs before the production deploy actions of stage `p` (in an
+/// earlier stage, or earlier in the same stage). Stages run one after the other, so any
+/// earlier approval holds the production deploy until someone approves, even one placed
+/// before a staging deploy: the pipeline is gated, and where the gate sits is the team's call.
 fn approved_before(stages: &[Value], p: usize) -> bool {
     let first_deploy_order = actions(&stages[p])
         .iter()
@@ -194,15 +196,9 @@ fn approved_before(stages: &[Value], p: usize) -> bool {
     {
         return true;
     }
-    for stage in stages[1..p].iter().rev() {
-        if actions(stage).iter().any(is_manual_approval) {
-            return true;
-        }
-        if is_deploy_stage(stage) {
-            return false;
-        }
-    }
-    false
+    stages[1..p]
+        .iter()
+        .any(|stage| actions(stage).iter().any(is_manual_approval))
 }
 
 fn run_order(action: &Value) -> i64 {
@@ -317,14 +313,21 @@ mod tests {
     }
 
     #[test]
-    fn an_approval_before_staging_does_not_gate_production() {
+    fn any_earlier_approval_gates_production() {
         let s = vec![
             stage("Source", "Source"),
             stage("Approve", "Approval"),
             stage("DeployStaging", "Deploy"),
+            stage("Tag", "Build"),
             stage("DeployProd", "Deploy"),
         ];
-        assert!(!approved_before(&s, 3));
+        assert!(approved_before(&s, 4));
         assert!(approved_before(&s, 2));
+        let none = vec![
+            stage("Source", "Source"),
+            stage("Build", "Build"),
+            stage("Deploy", "Deploy"),
+        ];
+        assert!(!approved_before(&none, 2));
     }
 }
