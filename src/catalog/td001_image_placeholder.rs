@@ -5,7 +5,9 @@ use serde_json::Value;
 
 use crate::document::Position;
 use crate::model::Kind;
-use crate::workspace::DeployPath;
+use crate::workspace::{DeployPath, Unit};
+
+use super::as001_task_definition_placeholder::{PLACEHOLDER as TASK_DEFINITION_PLACEHOLDER, ecs_resources};
 
 use super::support::{
     codedeploy_actions, docs_of, image1_placeholder, is_template_value, placeholder_name, set_key,
@@ -16,6 +18,61 @@ pub struct Rule;
 
 fn image_of(c: &Value) -> Option<&str> {
     c.get("image").and_then(Value::as_str).map(str::trim)
+}
+
+/// Whether the unit shows a CodeDeployToECS deployment without its pipeline: an AppSpec whose
+/// TaskDefinition is the `<TASK_DEFINITION>` placeholder, or a buildspec that writes
+/// `imageDetail.json`.
+fn codedeploy_template_evidence(unit: &Unit) -> bool {
+    let appspec = docs_of(unit, Kind::Appspec).any(|(_, v, root)| {
+        ecs_resources(v, root).iter().any(|(_, props)| {
+            props.get("TaskDefinition").and_then(Value::as_str).map(str::trim)
+                == Some(TASK_DEFINITION_PLACEHOLDER)
+        })
+    });
+    appspec
+        || docs_of(unit, Kind::Buildspec).any(|(_, v, _)| {
+            let mut found = false;
+            walk_strings(v, &mut |s| found |= s.contains("imageDetail.json"));
+            found
+        })
+}
+
+fn walk_strings(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| walk_strings(x, f)),
+        Value::Object(m) => m.values().for_each(|x| walk_strings(x, f)),
+        _ => {}
+    }
+}
+
+/// The file names (last path component) the unit's buildspecs ship in their artifacts.
+fn shipped_files(unit: &Unit) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |files: Option<&Value>| {
+        let list: Vec<&Value> = match files {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(v @ Value::String(_)) => vec![v],
+            _ => Vec::new(),
+        };
+        for f in list.into_iter().filter_map(Value::as_str) {
+            let name = f.trim().rsplit('/').next().unwrap_or("").to_string();
+            if !name.is_empty() && !name.contains('*') {
+                out.push(name);
+            }
+        }
+    };
+    for (_, bs, _) in docs_of(unit, Kind::Buildspec) {
+        add(bs.pointer("/artifacts/files"));
+        let secondary = bs
+            .pointer("/artifacts/secondary-artifacts")
+            .and_then(Value::as_object);
+        for art in secondary.into_iter().flat_map(|m| m.values()) {
+            add(art.get("files"));
+        }
+    }
+    out
 }
 
 impl super::Rule for Rule {
@@ -32,7 +89,17 @@ impl super::Rule for Rule {
         // may be registered by hand, rendered by a GitHub Actions step or filled in by the
         // build: reported with what to check, never changed.
         let pipeline = !codedeploy_actions(cx.unit).is_empty();
+        // Without the pipeline, the unit must still show that CodeDeployToECS renders it: an
+        // AppSpec that is itself the action's template, or a build that writes imageDetail.json.
+        let renders = pipeline || codedeploy_template_evidence(cx.unit);
+        let shipped = shipped_files(cx.unit);
         for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
+            // When the build names the files it ships, only those are templates; another
+            // task definition beside them (for a GitHub workflow, for registering by hand)
+            // is not deployed by the pipeline.
+            if !shipped.is_empty() && !shipped.contains(&cx.unit.files[file].file_name()) {
+                continue;
+            }
             let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
                 continue;
             };
@@ -112,7 +179,7 @@ impl super::Rule for Rule {
             if !pipeline {
                 // Only a container the AppSpec or a CODE_DEPLOY service names ties this file to
                 // a blue/green deployment at all.
-                if !designated || current.is_none() {
+                if !renders || !designated || current.is_none() {
                     continue;
                 }
                 out.push(

@@ -30,10 +30,12 @@ impl super::Rule for Rule {
                 .pointer("/deploymentController/type")
                 .and_then(Value::as_str)
                 .unwrap_or("ECS");
+            // A create-service input may leave the name to the command line.
+            let file_name = cx.unit.files[file].file_name();
             let name = svc
                 .get("serviceName")
                 .and_then(Value::as_str)
-                .unwrap_or("?");
+                .unwrap_or(&file_name);
             let message = if providers.contains(&"CodeDeployToECS") && controller != "CODE_DEPLOY" {
                 format!(
                     "the pipeline deploys with CodeDeployToECS (blue/green) but service \"{name}\" uses the {controller} deployment controller; CodeDeploy rejects it (INVALID_ECS_SERVICE). The controller is fixed at creation: recreate the service with CODE_DEPLOY or switch the action to ECS"
