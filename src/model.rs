@@ -446,6 +446,39 @@ mod tests {
     }
 
     #[test]
+    fn services_without_a_name_and_several_services() {
+        // create-service --service-name NAME --cli-input-json file://create-service.json
+        let unnamed = json!({"taskDefinition": "app:1", "cluster": "c", "desiredCount": 1,
+            "loadBalancers": [{"containerName": "app", "containerPort": 80}],
+            "deploymentController": {"type": "CODE_DEPLOY"}});
+        assert_eq!(classify(&unnamed), Some((Kind::EcsService, Path::root())));
+        // run-task input: a task definition and a cluster, but no service setting.
+        let run_task = json!({"taskDefinition": "app:1", "cluster": "c", "count": 1,
+            "launchType": "FARGATE"});
+        assert_eq!(classify(&run_task), None);
+        let two = json!({"services": [
+            {"serviceName": "a", "desiredCount": 1}, {"serviceName": "b", "desiredCount": 1}]});
+        assert_eq!(classify(&two), None);
+        assert_eq!(
+            classify_all(&two),
+            vec![
+                (Kind::EcsService, Path::root().key("services").index(0)),
+                (Kind::EcsService, Path::root().key("services").index(1)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_create_deployment_input_is_not_a_deployment_group() {
+        let deployment = json!({"applicationName": "app", "deploymentGroupName": "dg",
+            "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": "x"}}});
+        assert_eq!(classify(&deployment), None);
+        let group = json!({"applicationName": "app", "deploymentGroupName": "dg",
+            "serviceRoleArn": "arn:aws:iam::111122223333:role/cd"});
+        assert_eq!(classify(&group).map(|c| c.0), Some(Kind::DeploymentGroup));
+    }
+
+    #[test]
     fn buildspec_and_appspec() {
         let bs = json!({"version": 0.2, "phases": {"build": {"commands": ["make"]}}});
         assert_eq!(classify(&bs).map(|c| c.0), Some(Kind::Buildspec));
