@@ -335,8 +335,7 @@ fn regex_lite_placeholder(text: &str) -> bool {
     let b = text.as_bytes();
     let token_end = |from: usize| {
         let mut j = from;
-        while j < b.len() && (b[j].is_ascii_uppercase() || b[j] == b'_' || b[j].is_ascii_digit())
-        {
+        while j < b.len() && (b[j].is_ascii_uppercase() || b[j] == b'_' || b[j].is_ascii_digit()) {
             j += 1;
         }
         j

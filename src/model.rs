@@ -243,7 +243,10 @@ const DEPLOYMENT_GROUP_ONLY_KEYS: [&str; 6] = [
 /// A CodeDeploy `create-deployment` input (or `get-deployment` object): it names its group
 /// and application too, but carries the revision to deploy and none of a group's settings.
 fn is_create_deployment(v: &Value) -> bool {
-    v.get("revision").is_some() && !DEPLOYMENT_GROUP_ONLY_KEYS.iter().any(|k| v.get(*k).is_some())
+    v.get("revision").is_some()
+        && !DEPLOYMENT_GROUP_ONLY_KEYS
+            .iter()
+            .any(|k| v.get(*k).is_some())
 }
 
 fn is_service(v: &Value) -> bool {
@@ -284,9 +287,16 @@ fn is_unnamed_create_service(v: &Value) -> bool {
     };
     obj.get("taskDefinition").is_some_and(Value::is_string)
         && SERVICE_ONLY_KEYS.iter().any(|k| obj.contains_key(*k))
-        && !["count", "overrides", "startedBy", "Type", "Properties", "containerDefinitions"]
-            .iter()
-            .any(|k| obj.contains_key(*k))
+        && ![
+            "count",
+            "overrides",
+            "startedBy",
+            "Type",
+            "Properties",
+            "containerDefinitions",
+        ]
+        .iter()
+        .any(|k| obj.contains_key(*k))
 }
 
 /// Settings only a target group has (a name alone is not enough).

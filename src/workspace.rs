@@ -309,7 +309,11 @@ fn built_repository_paths(unit: &Unit) -> BTreeSet<String> {
                 s.lines().find_map(|l| {
                     let l = l.trim().strip_prefix("export ").unwrap_or(l.trim());
                     let rest = l.strip_prefix(name)?.strip_prefix('=')?;
-                    Some(rest.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+                    Some(
+                        rest.trim()
+                            .trim_matches(|c| c == '"' || c == '\'')
+                            .to_string(),
+                    )
                 })
             })
         };

@@ -162,8 +162,17 @@ mod tests {
             literal_token(&json!({"OAuthToken": "ghp_x"})),
             Some("ghp_x")
         );
-        for stand_in in ["%GitHubToken%", "<GITHUB_TOKEN>", "${GITHUB_TOKEN}", "your-github-token"] {
-            assert_eq!(literal_token(&json!({"OAuthToken": stand_in})), None, "{stand_in}");
+        for stand_in in [
+            "%GitHubToken%",
+            "<GITHUB_TOKEN>",
+            "${GITHUB_TOKEN}",
+            "your-github-token",
+        ] {
+            assert_eq!(
+                literal_token(&json!({"OAuthToken": stand_in})),
+                None,
+                "{stand_in}"
+            );
         }
         assert!(is_connection_arn(
             "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc"

@@ -240,7 +240,11 @@ mod tests {
             "xxxxxxxx",
             "[Your token]",
         ] {
-            assert_eq!(plaintext_secret("GITHUB_TOKEN", stand_in), None, "{stand_in}");
+            assert_eq!(
+                plaintext_secret("GITHUB_TOKEN", stand_in),
+                None,
+                "{stand_in}"
+            );
         }
         assert_eq!(
             plaintext_secret("SPRING_DATASOURCE_PASSWORD", "SuperSecretPGSqlPwd##2006"),

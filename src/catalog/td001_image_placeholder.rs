@@ -7,7 +7,9 @@ use crate::document::Position;
 use crate::model::Kind;
 use crate::workspace::{DeployPath, Unit};
 
-use super::as001_task_definition_placeholder::{PLACEHOLDER as TASK_DEFINITION_PLACEHOLDER, ecs_resources};
+use super::as001_task_definition_placeholder::{
+    PLACEHOLDER as TASK_DEFINITION_PLACEHOLDER, ecs_resources,
+};
 
 use super::support::{
     codedeploy_actions, docs_of, image1_placeholder, is_template_value, placeholder_name, set_key,
@@ -26,7 +28,10 @@ fn image_of(c: &Value) -> Option<&str> {
 fn codedeploy_template_evidence(unit: &Unit) -> bool {
     let appspec = docs_of(unit, Kind::Appspec).any(|(_, v, root)| {
         ecs_resources(v, root).iter().any(|(_, props)| {
-            props.get("TaskDefinition").and_then(Value::as_str).map(str::trim)
+            props
+                .get("TaskDefinition")
+                .and_then(Value::as_str)
+                .map(str::trim)
                 == Some(TASK_DEFINITION_PLACEHOLDER)
         })
     });

@@ -168,10 +168,14 @@ mod tests {
         let (mut n, mut a) = (Vec::new(), Vec::new());
         needs(&c, true, &mut n, &mut a);
         assert_eq!(n, vec!["\"api\" reads secrets".to_string()]);
-        assert!(ec2_only(&json!({"requiresCompatibilities": ["EC2"], "networkMode": "awsvpc"})));
+        assert!(ec2_only(
+            &json!({"requiresCompatibilities": ["EC2"], "networkMode": "awsvpc"})
+        ));
         assert!(ec2_only(&json!({"networkMode": "bridge"})));
         assert!(ec2_only(&json!({})));
         assert!(!ec2_only(&json!({"networkMode": "awsvpc"})));
-        assert!(!ec2_only(&json!({"requiresCompatibilities": ["EC2", "FARGATE"]})));
+        assert!(!ec2_only(
+            &json!({"requiresCompatibilities": ["EC2", "FARGATE"]})
+        ));
     }
 }
