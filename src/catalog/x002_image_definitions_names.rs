@@ -88,6 +88,14 @@ impl super::Rule for Rule {
         if containers.is_empty() {
             return;
         }
+        // The service's load balancer container is a third source: say which side it takes.
+        let service_container = cx
+            .unit
+            .single(Kind::EcsService)
+            .and_then(|(_, f)| f.value())
+            .and_then(|v| v.pointer("/loadBalancers/0/containerName"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
             let resolve = |v: &str| variable_value(bs, root, v);
             for cmd in commands(bs, root) {
@@ -100,20 +108,32 @@ impl super::Rule for Rule {
                 if wrong.is_empty() {
                     continue;
                 }
+                let third = match &service_container {
+                    Some(c) if wrong.contains(c) => format!(
+                        "; the service's load balancer also names \"{c}\", so the task definition is the odd one out"
+                    ),
+                    Some(c) if containers.contains(&c.as_str()) => format!(
+                        "; the service's load balancer names \"{c}\", as the task definition does"
+                    ),
+                    _ => String::new(),
+                };
                 out.push(
                     Finding::at(
                         cx.id(),
                         file,
                         cmd.path(),
                         format!(
-                            "imagedefinitions.json names {}, not a container of the task definition ({}): the ECS deploy fails with `container ... does not exist`",
+                            "imagedefinitions.json names {}, not a container of the task definition ({}){third}: the ECS deploy fails with `container ... does not exist`",
                             wrong.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "),
                             containers.join(", ")
                         ),
                     )
-                    .follow_up(
-                        "Write the container name of the task definition into imagedefinitions.json (or rename the container, together with the service's load balancer container name)",
-                    ),
+                    .follow_up(match &service_container {
+                        Some(c) if wrong.contains(c) => format!(
+                            "Name the task definition's container \"{c}\", as imagedefinitions.json and the service's load balancer do (or change both of them)"
+                        ),
+                        _ => "Write the container name of the task definition into imagedefinitions.json (or rename the container, together with the service's load balancer container name)".to_string(),
+                    }),
                 );
             }
         }
