@@ -94,3 +94,56 @@ fn every_realworld_file_is_classified_as_its_kind() {
         "{checked:?}"
     );
 }
+
+/// TD001 and AS001 change a file only when the CodeDeployToECS pipeline that makes it a
+/// template is in the same unit (its folder); elsewhere they only report. A task definition
+/// image that is a token something else fills in is never replaced.
+#[test]
+fn image_and_task_definition_placeholders_need_the_pipeline_in_the_unit() {
+    let dir = common::root().join("../shared/realworld");
+    if !dir.join("SOURCES.tsv").is_file() {
+        eprintln!("note: ../shared/realworld is missing; check skipped");
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_pipefix"))
+        .current_dir(&dir)
+        .args([
+            "--dry-run",
+            "--format",
+            "json",
+            "--select",
+            "TD001,AS001",
+            ".",
+        ])
+        .output()
+        .expect("pipefix runs");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let findings = report["findings"].as_array().expect("findings");
+    let mut fixable = 0;
+    for f in findings {
+        let path = f["file"].as_str().expect("file");
+        let unit = std::path::Path::new(path)
+            .parent()
+            .expect("in a folder")
+            .to_path_buf();
+        let has_pipeline = common::files_below(&dir.join(&unit))
+            .iter()
+            .any(|p| fs::read_to_string(p).is_ok_and(|t| t.contains("\"CodeDeployToECS\"")));
+        if f["status"] == "fixable" {
+            fixable += 1;
+            assert!(
+                has_pipeline,
+                "{path}: {} changed without the pipeline in its unit",
+                f["id"]
+            );
+        }
+        let message = f["message"].as_str().unwrap_or_default();
+        for token in ["REPOSITORY_URI", "filled-in-by", "$", "PLACEHOLDER_"] {
+            assert!(
+                !message.contains(token),
+                "{path}: a template token was reported: {message}"
+            );
+        }
+    }
+    assert!(!findings.is_empty() && fixable >= 1, "{findings:?}");
+}
