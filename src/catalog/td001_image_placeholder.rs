@@ -22,19 +22,24 @@ fn image_of(c: &Value) -> Option<&str> {
     c.get("image").and_then(Value::as_str).map(str::trim)
 }
 
-/// Whether the unit shows a CodeDeployToECS deployment without its pipeline: an AppSpec whose
-/// TaskDefinition is the `<TASK_DEFINITION>` placeholder, or a buildspec that writes
-/// `imageDetail.json`.
+/// Whether the unit shows a CodeDeployToECS deployment without its pipeline: AppSpecs whose
+/// TaskDefinition is the `<TASK_DEFINITION>` placeholder (all of them), or a buildspec that
+/// writes `imageDetail.json`.
 fn codedeploy_template_evidence(unit: &Unit) -> bool {
-    let appspec = docs_of(unit, Kind::Appspec).any(|(_, v, root)| {
-        ecs_resources(v, root).iter().any(|(_, props)| {
-            props
-                .get("TaskDefinition")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                == Some(TASK_DEFINITION_PLACEHOLDER)
+    // Every AppSpec of the unit must be the template: one with a fixed revision beside it
+    // says that revisions are registered and deployed by hand.
+    let task_definitions: Vec<Option<&str>> = docs_of(unit, Kind::Appspec)
+        .flat_map(|(_, v, root)| {
+            ecs_resources(v, root)
+                .into_iter()
+                .map(|(_, props)| props.get("TaskDefinition").and_then(Value::as_str))
+                .collect::<Vec<_>>()
         })
-    });
+        .collect();
+    let appspec = !task_definitions.is_empty()
+        && task_definitions
+            .iter()
+            .all(|t| t.map(str::trim) == Some(TASK_DEFINITION_PLACEHOLDER));
     appspec
         || docs_of(unit, Kind::Buildspec).any(|(_, v, _)| {
             let mut found = false;
