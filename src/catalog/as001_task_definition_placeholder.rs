@@ -58,7 +58,14 @@ impl super::Rule for Rule {
         // Only with the pipeline in the unit is the AppSpec certainly CodeDeployToECS's
         // template; otherwise it may be deployed by hand, which needs the real ARN.
         let pipeline = !codedeploy_actions(cx.unit).is_empty();
+        // Without it, the build must show that it feeds CodeDeployToECS: it writes
+        // imageDetail.json or ships the AppSpec.
+        let shipped = super::td001_image_placeholder::shipped_files(cx.unit);
+        let fed = super::td001_image_placeholder::build_writes_image_detail(cx.unit);
         for (file, appspec, root) in docs_of(cx.unit, Kind::Appspec) {
+            if !pipeline && !fed && !shipped.contains(&cx.unit.files[file].file_name()) {
+                continue;
+            }
             for (props_path, props) in ecs_resources(appspec, root) {
                 let Some(td) = props.get("TaskDefinition").and_then(Value::as_str) else {
                     continue;

@@ -40,12 +40,17 @@ fn codedeploy_template_evidence(unit: &Unit) -> bool {
         && task_definitions
             .iter()
             .all(|t| t.map(str::trim) == Some(TASK_DEFINITION_PLACEHOLDER));
-    appspec
-        || docs_of(unit, Kind::Buildspec).any(|(_, v, _)| {
-            let mut found = false;
-            walk_strings(v, &mut |s| found |= s.contains("imageDetail.json"));
-            found
-        })
+    appspec || build_writes_image_detail(unit)
+}
+
+/// Whether a buildspec of the unit writes `imageDetail.json`, the file only CodeDeployToECS
+/// reads.
+pub(super) fn build_writes_image_detail(unit: &Unit) -> bool {
+    docs_of(unit, Kind::Buildspec).any(|(_, v, _)| {
+        let mut found = false;
+        walk_strings(v, &mut |s| found |= s.contains("imageDetail.json"));
+        found
+    })
 }
 
 fn walk_strings(v: &Value, f: &mut dyn FnMut(&str)) {
@@ -58,7 +63,7 @@ fn walk_strings(v: &Value, f: &mut dyn FnMut(&str)) {
 }
 
 /// The file names (last path component) the unit's buildspecs ship in their artifacts.
-fn shipped_files(unit: &Unit) -> Vec<String> {
+pub(super) fn shipped_files(unit: &Unit) -> Vec<String> {
     let mut out = Vec::new();
     let mut add = |files: Option<&Value>| {
         let list: Vec<&Value> = match files {
