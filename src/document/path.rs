@@ -140,11 +140,56 @@ impl Path {
         Some(Path(segs))
     }
 
-    /// All paths in `v` that a JSONPath selector matches (through jsonpath-rust).
+    /// All paths in `v` that a JSONPath selector matches (through jsonpath-rust); none when
+    /// the selector is malformed (see [`Selector`] to tell).
     pub fn select(v: &Value, selector: &str) -> Vec<Path> {
-        use jsonpath_rust::JsonPath;
-        match v.query_only_path(selector) {
-            Ok(paths) => paths.iter().filter_map(|p| Path::parse(p)).collect(),
+        Selector::parse(selector)
+            .map(|s| s.select(v))
+            .unwrap_or_default()
+    }
+}
+
+/// A compiled RFC 9535 JSONPath expression (through jsonpath-rust) that selects nodes of a
+/// document's tree (the same tree for JSON and YAML).
+#[derive(Clone, Debug)]
+pub struct Selector {
+    text: String,
+    query: jsonpath_rust::parser::model::JpQuery,
+}
+
+impl Selector {
+    /// Compile `text`; the error is one line, fit for a message that names its position.
+    pub fn parse(text: &str) -> Result<Selector, String> {
+        match jsonpath_rust::parser::parse_json_path(text) {
+            Ok(query) => Ok(Selector {
+                text: text.to_string(),
+                query,
+            }),
+            Err(e) => {
+                let one_line: Vec<String> = e
+                    .to_string()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.chars().all(|c| "|^-= ".contains(c)))
+                    .map(str::to_string)
+                    .collect();
+                Err(format!(
+                    "{text:?} is not a JSONPath expression: {}",
+                    one_line.join(" ")
+                ))
+            }
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The paths of the nodes this expression selects in `v` (none when it yields a value
+    /// rather than nodes).
+    pub fn select(&self, v: &Value) -> Vec<Path> {
+        match jsonpath_rust::query::js_path_process(&self.query, v) {
+            Ok(found) => found.iter().filter_map(|r| Path::parse(&r.path)).collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -195,5 +240,23 @@ mod tests {
         let v = json!({"stages": [{"name": "Source"}, {"name": "Deploy"}]});
         let found = Path::select(&v, "$.stages[?@.name == 'Deploy']");
         assert_eq!(found, vec![Path::root().key("stages").index(1)]);
+        // The parenthesised filter form selects the same node.
+        let s = Selector::parse("$.stages[?(@.name == 'Deploy')]").expect("valid");
+        assert_eq!(s.select(&v), vec![Path::root().key("stages").index(1)]);
+        assert!(s.select(&json!({"other": 1})).is_empty());
+    }
+
+    #[test]
+    fn malformed_selectors_are_refused_in_one_line() {
+        for bad in [
+            "$.a[?(@.name == 'x']",
+            "containerDefinitions",
+            "$..[",
+            "$.a[?@.b ==]",
+        ] {
+            let e = Selector::parse(bad).expect_err(bad);
+            assert!(!e.contains('\n'), "{e}");
+            assert!(e.contains("not a JSONPath expression"), "{e}");
+        }
     }
 }
