@@ -35,7 +35,15 @@ pub fn init_text() -> String {
          # \"legacy/**\" = [\"BS\"]\n\n\
          # Image digests to pin: image repository (or image:tag) = digest.\n\
          [pins]\n\
-         # \"public.ecr.aws/docker/library/node\" = \"sha256:<64 hex digits>\"\n",
+         # \"public.ecr.aws/docker/library/node\" = \"sha256:<64 hex digits>\"\n\n\
+         # One fix, only on the nodes a JSONPath expression selects (JSON and YAML files):\n\
+         # reported as suppressed, never fixed. Repeat the table for more.\n\
+         # `pipefix ignore ID --path GLOB --where EXPR --reason TEXT` adds one.\n\
+         # [[suppress]]\n\
+         # rule = \"TD002\"\n\
+         # path = \"deploy/*.json\"\n\
+         # where = \"$.containerDefinitions[?(@.name == 'datadog-agent')]\"\n\
+         # reason = \"pinned by the platform team's image policy\"\n",
     );
     let with_params: Vec<_> = meta::all()
         .iter()
@@ -233,6 +241,21 @@ mod tests {
         if let Err(e) = Config::parse(&uncommented) {
             panic!("line {}: {}\n{uncommented}", e.line, e.message);
         }
+        // So does uncommenting the [[suppress]] example.
+        let mut in_suppress = false;
+        let with_suppress: String = text
+            .lines()
+            .map(|l| {
+                in_suppress = (in_suppress || l == "# [[suppress]]") && l.starts_with("# ");
+                match l.strip_prefix("# ") {
+                    Some(rest) if in_suppress => rest.to_string(),
+                    _ => l.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&with_suppress).expect("the [[suppress]] example is valid");
+        assert_eq!(c.suppress.len(), 1);
     }
 
     #[test]

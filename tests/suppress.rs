@@ -4,6 +4,8 @@
 //! configuration error naming its line; `pipefix ignore --where` writes an entry. JSON and
 //! YAML documents alike.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
@@ -170,6 +172,12 @@ fn sarif_and_markdown_show_the_suppression() {
             .args(["--format", "sarif", "."]),
     );
     let doc = json_of(&out);
+    let validator = common::sarif_validator();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     let results = doc["runs"][0]["results"].as_array().expect("results");
     assert_eq!(results.len(), 2);
     let suppressed: Vec<&Value> = results
@@ -179,6 +187,13 @@ fn sarif_and_markdown_show_the_suppression() {
     assert_eq!(suppressed.len(), 1, "{out}");
     let s = &suppressed[0]["suppressions"][0];
     assert_eq!(s["kind"], "external");
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["suppressions"] = serde_json::json!([{ "status": "accepted" }]);
+    broken["runs"][0]["results"][1]["suppressions"] = serde_json::json!([{ "status": "accepted" }]);
+    assert!(
+        !validator.is_valid(&broken),
+        "the schema requires a suppression's kind"
+    );
     assert_eq!(s["status"], "accepted");
     assert_eq!(
         s["justification"],
