@@ -331,6 +331,10 @@ fn process_unit(
             fix_title: r.finding.fix.as_ref().map(|f| f.title.clone()),
             safety: r.finding.fix.as_ref().map(|f| f.safety),
             follow_ups: r.finding.follow_ups.clone(),
+            node: match &r.finding.location {
+                crate::catalog::Location::Node(p) => Some(p.to_string()),
+                crate::catalog::Location::Line(_) => None,
+            },
             suppression: match r.status {
                 Status::Suppressed(i) => config.suppress.get(i).map(|s| SuppressionReport {
                     config: config

@@ -113,6 +113,7 @@ fn a_selected_container_is_reported_as_suppressed_and_not_fixed() {
         })
         .expect("agent finding");
     assert_eq!(agent["status"], "suppressed");
+    assert_eq!(agent["node"], "$['containerDefinitions'][1]['image']");
     assert_eq!(agent["suppression"]["config"], "pipefix.toml");
     assert_eq!(agent["suppression"]["line"], 2);
     assert_eq!(

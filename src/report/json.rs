@@ -83,6 +83,7 @@ fn finding(f: &FindingReport, applied: bool) -> Value {
         "fix": fix,
         "fix_error": error,
         "follow_ups": f.follow_ups,
+        "node": f.node,
         "suppression": f.suppression.as_ref().map(|s| json!({
             "config": s.config,
             "line": s.line,

@@ -64,6 +64,9 @@ pub struct FindingReport {
     pub fix_title: Option<String>,
     pub safety: Option<Safety>,
     pub follow_ups: Vec<String>,
+    /// The node the finding is about, as a normalized JSONPath (`$['a'][0]`) into its
+    /// document as read; `None` for log lines.
+    pub node: Option<String>,
     /// The `[[suppress]]` entry that silenced it (its status is then `Suppressed`).
     pub suppression: Option<SuppressionReport>,
 }

@@ -145,6 +145,11 @@ fn result(f: &FindingReport, report: &RunReport, mask: &Mask, all: &[Meta]) -> V
         } }],
         "properties": { "status": status_name(&f.status, report.applied) },
     });
+    if let Some(node) = &f.node
+        && let Some(p) = r.pointer_mut("/properties").and_then(Value::as_object_mut)
+    {
+        p.insert("node".into(), json!(node));
+    }
     let Some(o) = r.as_object_mut() else {
         return r;
     };
