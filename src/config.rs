@@ -51,6 +51,9 @@ pub struct Config {
     pub suppress: Vec<Suppression>,
     /// The file this came from, if any; per-path globs are relative to its folder.
     pub source: Option<PathBuf>,
+    /// The absolute, canonical folder of `source` and current folder, taken when it was
+    /// loaded: globs are matched against paths made relative to the former.
+    anchor: Option<(PathBuf, PathBuf)>,
 }
 
 /// One `[[suppress]]` entry: findings of `rule` (an id or prefix) in files matching `path`
@@ -88,6 +91,7 @@ impl Default for Config {
             pins: BTreeMap::new(),
             suppress: Vec::new(),
             source: None,
+            anchor: None,
         }
     }
 }
@@ -133,33 +137,20 @@ impl Config {
     }
 
     /// `path` relative to the configuration file's folder, which globs are written against.
+    /// A path outside that folder is kept as it is.
     fn relative(&self, path: &FsPath) -> PathBuf {
-        let Some(base) = self.source.as_ref().and_then(|s| s.parent()) else {
+        let Some((base, cwd)) = &self.anchor else {
             return path.to_path_buf();
         };
-        if base.as_os_str().is_empty() {
-            return path.to_path_buf();
+        let abs = if path.is_absolute() {
+            lexical(path)
+        } else {
+            lexical(&cwd.join(path))
+        };
+        match abs.strip_prefix(base) {
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => path.to_path_buf(),
         }
-        if let Ok(rel) = path.strip_prefix(base) {
-            return rel.to_path_buf();
-        }
-        // A configuration found above the first path has an absolute name; discovered paths
-        // are relative to the current folder.
-        if base.is_absolute()
-            && path.is_relative()
-            && let Ok(cwd) = std::env::current_dir()
-        {
-            let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
-            let abs: PathBuf = cwd
-                .join(path)
-                .components()
-                .filter(|c| !matches!(c, std::path::Component::CurDir))
-                .collect();
-            if let Ok(rel) = abs.strip_prefix(base) {
-                return rel.to_path_buf();
-            }
-        }
-        path.to_path_buf()
     }
 
     /// Whether `[[suppress]]` entry `s` is about the file at `path` (a path as discovered).
@@ -194,6 +185,16 @@ impl Config {
         })?;
         let mut c = Config::parse(&text).map_err(|e| (path.to_path_buf(), e))?;
         c.source = Some(path.to_path_buf());
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => FsPath::new("."),
+        };
+        let cwd = std::env::current_dir()
+            .ok()
+            .map(|d| std::fs::canonicalize(&d).unwrap_or(d));
+        if let (Ok(base), Some(cwd)) = (std::fs::canonicalize(folder), cwd) {
+            c.anchor = Some((base, cwd));
+        }
         Ok(c)
     }
 
@@ -385,6 +386,22 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// `p` with `.` and `..` resolved without looking at the file system.
+fn lexical(p: &FsPath) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// One `[[suppress]]` table, checked; errors name the line of the value at fault.

@@ -380,3 +380,58 @@ fn ignore_where_writes_an_entry_that_suppresses() {
         output(pipefix(dir.path()).args(["ignore", "TD002", "--path", "x", "--reason", "r"]));
     assert_eq!(code, 2);
 }
+
+#[test]
+fn globs_are_relative_to_the_configuration_wherever_pipefix_runs() {
+    let dir = tree(SUPPRESS_AGENT);
+    let deploy = dir.path().join("deploy");
+    let abs_file = deploy.join("taskdef.json").to_string_lossy().into_owned();
+    for (cwd, args) in [
+        (dir.path(), vec!["."]),
+        (dir.path(), vec!["--config", "pipefix.toml", "."]),
+        (dir.path(), vec!["--config", "./pipefix.toml", "./deploy"]),
+        (dir.path(), vec!["deploy/taskdef.json"]),
+        (deploy.as_path(), vec!["."]),
+        (deploy.as_path(), vec!["--config", "../pipefix.toml", "."]),
+        (
+            deploy.as_path(),
+            vec!["--config", "../pipefix.toml", abs_file.as_str()],
+        ),
+    ] {
+        let (_, out, err) = output(
+            pipefix(cwd)
+                .args(pins())
+                .args(["--format", "json"])
+                .args(&args),
+        );
+        assert_eq!(
+            json_of(&out)["summary"]["suppressed"],
+            1,
+            "{args:?} in {cwd:?}: {err}"
+        );
+    }
+    // Per-path ignores use the same anchoring.
+    fs::write(
+        dir.path().join("pipefix.toml"),
+        "[per-path-ignores]\n\"deploy/*.json\" = [\"TD002\"]\n",
+    )
+    .expect("write");
+    for (cwd, args) in [
+        (dir.path(), vec!["--config", "pipefix.toml", "."]),
+        (deploy.as_path(), vec!["--config", "../pipefix.toml", "."]),
+        (deploy.as_path(), vec!["."]),
+    ] {
+        let (code, out, err) = output(
+            pipefix(cwd)
+                .args(pins())
+                .args(["--format", "json"])
+                .args(&args),
+        );
+        assert_eq!(
+            json_of(&out)["summary"]["findings"],
+            0,
+            "{args:?} in {cwd:?}: {err}"
+        );
+        assert_eq!(code, 0);
+    }
+}
