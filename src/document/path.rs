@@ -165,19 +165,13 @@ impl Selector {
                 text: text.to_string(),
                 query,
             }),
-            Err(e) => {
-                let one_line: Vec<String> = e
-                    .to_string()
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.chars().all(|c| "|^-= ".contains(c)))
-                    .map(str::to_string)
-                    .collect();
-                Err(format!(
-                    "{text:?} is not a JSONPath expression: {}",
-                    one_line.join(" ")
-                ))
-            }
+            Err(_) if !text.trim_start().starts_with('$') => Err(format!(
+                "{text:?} is not a JSONPath expression (it must start with `$`, the document)"
+            )),
+            Err(e) => Err(format!(
+                "{text:?} is not a JSONPath expression ({})",
+                parse_error(&e.to_string())
+            )),
         }
     }
 
@@ -191,6 +185,28 @@ impl Selector {
         match jsonpath_rust::query::js_path_process(&self.query, v) {
             Ok(found) => found.iter().filter_map(|r| Path::parse(&r.path)).collect(),
             Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// jsonpath-rust's parse error (pest's several-line picture of the expression) as one
+/// line: `at character N: expected …`.
+fn parse_error(message: &str) -> String {
+    let at = message
+        .split("-->")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pos| pos.rsplit(':').next())
+        .filter(|col| col.bytes().all(|b| b.is_ascii_digit()));
+    let what = message
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("= "));
+    match (at, what) {
+        (Some(col), Some(what)) => format!("at character {col}: {what}"),
+        _ => {
+            let words: Vec<&str> = message.split_whitespace().collect();
+            words.join(" ")
         }
     }
 }
@@ -258,5 +274,11 @@ mod tests {
             assert!(!e.contains('\n'), "{e}");
             assert!(e.contains("not a JSONPath expression"), "{e}");
         }
+        assert_eq!(
+            Selector::parse("$.a[?(@.name == 'x']").err().as_deref(),
+            Some(
+                "\"$.a[?(@.name == 'x']\" is not a JSONPath expression (at character 17: expected int)"
+            )
+        );
     }
 }
