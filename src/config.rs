@@ -161,14 +161,17 @@ impl Config {
         }
     }
 
+    /// The configuration file's name as shown to the user.
+    pub fn shown_source(&self) -> String {
+        self.source
+            .as_deref()
+            .map(crate::run::display_path)
+            .unwrap_or_else(|| FILE_NAME.to_string())
+    }
+
     /// Where entry `s` is written, as `FILE:LINE`.
     pub fn suppression_origin(&self, s: &Suppression) -> String {
-        let file = self
-            .source
-            .as_ref()
-            .map(|p| crate::run::display_path(p))
-            .unwrap_or_else(|| FILE_NAME.to_string());
-        format!("{file}:{}", s.line)
+        format!("{}:{}", self.shown_source(), s.line)
     }
 
     /// Read and check a configuration file.

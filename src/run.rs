@@ -337,11 +337,7 @@ fn process_unit(
             },
             suppression: match r.status {
                 Status::Suppressed(i) => config.suppress.get(i).map(|s| SuppressionReport {
-                    config: config
-                        .source
-                        .as_deref()
-                        .map(display_path)
-                        .unwrap_or_else(|| crate::config::FILE_NAME.to_string()),
+                    config: config.shown_source(),
                     line: s.line,
                     selector: s.selector.as_str().to_string(),
                     reason: s.reason.clone(),
