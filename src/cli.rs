@@ -64,6 +64,15 @@ pub struct Cli {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
+
+    /// Print only errors on stderr (no findings, follow-ups or counts).
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print the whole summary on stderr, also with --format json|sarif|patch, and list
+    /// suppressed findings.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,13 +91,22 @@ pub enum Command {
         config: PathBuf,
     },
     /// Skip a fix below some paths: adds `GLOB = [ID]` to [per-path-ignores] in pipefix.toml,
-    /// keeping its comments and layout.
+    /// or, with --where, a [[suppress]] entry for the nodes a JSONPath expression selects;
+    /// keeps the file's comments and layout.
     Ignore {
         /// A fix id or prefix.
         id: String,
         /// A glob, relative to the configuration file's folder (e.g. `legacy/**`).
         #[arg(long, value_name = "GLOB")]
         path: String,
+        /// Only findings inside the nodes this JSONPath expression selects, e.g.
+        /// `$.containerDefinitions[?(@.name == 'datadog-agent')]` (they are reported as
+        /// suppressed, never fixed).
+        #[arg(long = "where", value_name = "EXPR")]
+        where_: Option<String>,
+        /// Why (kept in the entry and shown with the suppressed findings).
+        #[arg(long, value_name = "TEXT", requires = "where_")]
+        reason: Option<String>,
         /// The file to edit (default: the nearest pipefix.toml, else ./pipefix.toml).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -148,7 +166,21 @@ pub fn main() -> i32 {
         Some(Command::Rules { format }) => return rules(*format),
         Some(Command::Explain { id }) => return explain(id),
         Some(Command::Init { config }) => return init(config),
-        Some(Command::Ignore { id, path, config }) => return ignore(id, path, config.as_deref()),
+        Some(Command::Ignore {
+            id,
+            path,
+            where_,
+            reason,
+            config,
+        }) => {
+            return ignore(
+                id,
+                path,
+                where_.as_deref(),
+                reason.as_deref(),
+                config.as_deref(),
+            );
+        }
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "pipefix", &mut io::stdout());
@@ -238,7 +270,19 @@ pub fn main() -> i32 {
         }
     };
     let _ = out.flush();
-    let _ = text::print_summary(&report, &mask, &mut err);
+    // Machine formats keep stderr for errors: a CI log shows each finding once.
+    let machine = matches!(
+        cli.format,
+        OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Patch
+    );
+    let level = if cli.verbose {
+        text::Verbosity::Verbose
+    } else if cli.quiet || machine {
+        text::Verbosity::Errors
+    } else {
+        text::Verbosity::Normal
+    };
+    let _ = text::print_summary_at(&report, &mask, level, &mut err);
     if let Some(sig) = report.interrupted {
         let _ = writeln!(
             err,
@@ -286,7 +330,13 @@ fn init(path: &Path) -> i32 {
     0
 }
 
-fn ignore(id: &str, glob: &str, config: Option<&Path>) -> i32 {
+fn ignore(
+    id: &str,
+    glob: &str,
+    expr: Option<&str>,
+    reason: Option<&str>,
+    config: Option<&Path>,
+) -> i32 {
     let id = id.to_ascii_uppercase();
     let path = config
         .map(Path::to_path_buf)
@@ -300,9 +350,17 @@ fn ignore(id: &str, glob: &str, config: Option<&Path>) -> i32 {
             return 2;
         }
     };
-    match crate::config_edit::add_per_path_ignore(&text, glob, &id) {
+    let edit = match expr {
+        Some(e) => crate::config_edit::add_suppression(&text, &id, glob, e, reason),
+        None => crate::config_edit::add_per_path_ignore(&text, glob, &id),
+    };
+    let what = match expr {
+        Some(e) => format!("{id} for {glob:?} where {e}"),
+        None => format!("{id} for {glob:?}"),
+    };
+    match edit {
         Ok(crate::config_edit::Edit::AlreadyThere) => {
-            eprintln!("{}: {id} is already ignored for {glob:?}", path.display());
+            eprintln!("{}: {what} is already ignored", path.display());
             0
         }
         Ok(crate::config_edit::Edit::Added(new)) => {
@@ -318,7 +376,7 @@ fn ignore(id: &str, glob: &str, config: Option<&Path>) -> i32 {
             };
             match written {
                 Ok(()) => {
-                    eprintln!("{}: ignoring {id} for {glob:?}", path.display());
+                    eprintln!("{}: ignoring {what}", path.display());
                     0
                 }
                 Err(e) => {

@@ -14,6 +14,12 @@
 //!
 //! [rules.CP001]                  # parameters of one fix (see `pipefix explain CP001`)
 //! stage_name = "Approval"
+//!
+//! [[suppress]]                   # one fix, on the nodes a JSONPath expression selects
+//! rule = "TD002"
+//! path = "deploy/*.json"         # glob relative to this file's folder; default: every file
+//! where = "$.containerDefinitions[?(@.name == 'datadog-agent')]"
+//! reason = "pinned by the platform team's image policy"
 //! ```
 //!
 //! Unknown keys, unknown fix ids and bad values are errors that name the line.
@@ -21,11 +27,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde_json::Value;
 use toml_edit::Item;
 
 use crate::catalog::meta;
+use crate::document::Selector;
 
 pub const FILE_NAME: &str = "pipefix.toml";
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -40,8 +47,35 @@ pub struct Config {
     per_path_set: Option<GlobSet>,
     params: BTreeMap<String, BTreeMap<String, Value>>,
     pub pins: BTreeMap<String, String>,
+    /// `[[suppress]]` entries, in file order.
+    pub suppress: Vec<Suppression>,
     /// The file this came from, if any; per-path globs are relative to its folder.
     pub source: Option<PathBuf>,
+    /// The absolute, canonical folder of `source` and current folder, taken when it was
+    /// loaded: globs are matched against paths made relative to the former.
+    anchor: Option<(PathBuf, PathBuf)>,
+}
+
+/// One `[[suppress]]` entry: findings of `rule` (an id or prefix) in files matching `path`
+/// whose node lies inside a node that `selector` selects are reported as suppressed and not
+/// fixed.
+#[derive(Clone, Debug)]
+pub struct Suppression {
+    pub rule: String,
+    /// The glob as written (`None`: every file).
+    pub path: Option<String>,
+    matcher: Option<GlobMatcher>,
+    pub selector: Selector,
+    pub reason: Option<String>,
+    /// 1-based line of the entry in the configuration file.
+    pub line: usize,
+}
+
+impl Suppression {
+    /// Whether the entry is about findings of `rule`.
+    pub fn covers(&self, rule: &str) -> bool {
+        rule.starts_with(self.rule.as_str())
+    }
 }
 
 impl Default for Config {
@@ -55,7 +89,9 @@ impl Default for Config {
             per_path_set: None,
             params: BTreeMap::new(),
             pins: BTreeMap::new(),
+            suppress: Vec::new(),
             source: None,
+            anchor: None,
         }
     }
 }
@@ -90,19 +126,52 @@ impl Config {
             return false;
         }
         if let Some(set) = &self.per_path_set {
-            let rel = match self.source.as_ref().and_then(|s| s.parent()) {
-                Some(base) if !base.as_os_str().is_empty() => {
-                    path.strip_prefix(base).unwrap_or(path)
-                }
-                _ => path,
-            };
-            for i in set.matches(rel) {
+            let rel = self.relative(path);
+            for i in set.matches(&rel) {
                 if matches_any(id, &self.per_path[i].1) {
                     return false;
                 }
             }
         }
         true
+    }
+
+    /// `path` relative to the configuration file's folder, which globs are written against.
+    /// A path outside that folder is kept as it is.
+    fn relative(&self, path: &FsPath) -> PathBuf {
+        let Some((base, cwd)) = &self.anchor else {
+            return path.to_path_buf();
+        };
+        let abs = if path.is_absolute() {
+            lexical(path)
+        } else {
+            lexical(&cwd.join(path))
+        };
+        match abs.strip_prefix(base) {
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => path.to_path_buf(),
+        }
+    }
+
+    /// Whether `[[suppress]]` entry `s` is about the file at `path` (a path as discovered).
+    pub fn suppression_matches_file(&self, s: &Suppression, path: &FsPath) -> bool {
+        match &s.matcher {
+            Some(m) => m.is_match(self.relative(path)),
+            None => true,
+        }
+    }
+
+    /// The configuration file's name as shown to the user.
+    pub fn shown_source(&self) -> String {
+        self.source
+            .as_deref()
+            .map(crate::run::display_path)
+            .unwrap_or_else(|| FILE_NAME.to_string())
+    }
+
+    /// Where entry `s` is written, as `FILE:LINE`.
+    pub fn suppression_origin(&self, s: &Suppression) -> String {
+        format!("{}:{}", self.shown_source(), s.line)
     }
 
     /// Read and check a configuration file.
@@ -119,6 +188,16 @@ impl Config {
         })?;
         let mut c = Config::parse(&text).map_err(|e| (path.to_path_buf(), e))?;
         c.source = Some(path.to_path_buf());
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => FsPath::new("."),
+        };
+        let cwd = std::env::current_dir()
+            .ok()
+            .map(|d| std::fs::canonicalize(&d).unwrap_or(d));
+        if let (Ok(base), Some(cwd)) = (std::fs::canonicalize(folder), cwd) {
+            c.anchor = Some((base, cwd));
+        }
         Ok(c)
     }
 
@@ -294,11 +373,113 @@ impl Config {
                         }
                     }
                 }
+                "suppress" => {
+                    let tables = item.as_array_of_tables().ok_or_else(|| {
+                        err(
+                            item,
+                            "`suppress` must be [[suppress]] tables with rule, where, and optionally path and reason".into(),
+                        )
+                    })?;
+                    for t in tables.iter() {
+                        c.suppress.push(suppression(text, t)?);
+                    }
+                }
                 _ => return Err(key_err(&k, format!("unknown key `{key}` in pipefix.toml"))),
             }
         }
         Ok(c)
     }
+}
+
+/// `p` with `.` and `..` resolved without looking at the file system.
+fn lexical(p: &FsPath) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// One `[[suppress]]` table, checked; errors name the line of the value at fault.
+fn suppression(text: &str, t: &toml_edit::Table) -> Result<Suppression, ConfigError> {
+    let at = |span: Option<std::ops::Range<usize>>, message: String| {
+        let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        ConfigError { line, col, message }
+    };
+    let header = t.span();
+    let line = header.clone().map_or(1, |s| line_col(text, s.start).0);
+    let mut rule = None;
+    let mut path = None;
+    let mut selector = None;
+    let mut reason = None;
+    for (key, item) in t.iter() {
+        let string = || {
+            item.as_str().map(str::to_string).ok_or_else(|| {
+                at(
+                    item.span(),
+                    format!("[[suppress]] `{key}` must be a string"),
+                )
+            })
+        };
+        match key {
+            "rule" => {
+                let id = string()?;
+                if id.is_empty() || !meta::all().iter().any(|m| m.id.starts_with(id.as_str())) {
+                    return Err(at(
+                        item.span(),
+                        format!("[[suppress]] `rule`: no fix id starts with {id:?}"),
+                    ));
+                }
+                rule = Some(id);
+            }
+            "path" => {
+                let glob = string()?;
+                let m = Glob::new(&glob)
+                    .map_err(|e| at(item.span(), format!("[[suppress]] bad glob {glob:?}: {e}")))?
+                    .compile_matcher();
+                path = Some((glob, m));
+            }
+            "where" => {
+                let expr = string()?;
+                selector = Some(
+                    Selector::parse(&expr)
+                        .map_err(|e| at(item.span(), format!("[[suppress]] `where`: {e}")))?,
+                );
+            }
+            "reason" => reason = Some(string()?),
+            _ => {
+                let span = t.key(key).and_then(|k| k.span()).or(item.span());
+                return Err(at(
+                    span,
+                    format!(
+                        "unknown key `{key}` in [[suppress]] (it has: rule, path, where, reason)"
+                    ),
+                ));
+            }
+        }
+    }
+    let missing = |what: &str| at(header.clone(), format!("[[suppress]] needs `{what}`"));
+    let rule = rule.ok_or_else(|| missing("rule"))?;
+    let selector = selector.ok_or_else(|| missing("where"))?;
+    let (path, matcher) = match path {
+        Some((g, m)) => (Some(g), Some(m)),
+        None => (None, None),
+    };
+    Ok(Suppression {
+        rule,
+        path,
+        matcher,
+        selector,
+        reason,
+        line,
+    })
 }
 
 pub fn is_digest(d: &str) -> bool {
@@ -373,6 +554,38 @@ mod tests {
         let e = Config::parse("[rules.CP001]\nproduction_pattern = \"(prod\"\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("not a valid regex"), "{}", e.message);
+    }
+
+    #[test]
+    fn suppressions_are_checked_with_their_line() {
+        let ok = "[[suppress]]\nrule = \"TD002\"\npath = \"deploy/*.json\"\n\
+                  where = \"$.containerDefinitions[?(@.name == 'datadog-agent')]\"\n\
+                  reason = \"policy\"\n";
+        let c = Config::parse(ok).unwrap();
+        assert_eq!(c.suppress.len(), 1);
+        let s = &c.suppress[0];
+        assert_eq!((s.rule.as_str(), s.line), ("TD002", 1));
+        assert_eq!(s.reason.as_deref(), Some("policy"));
+        assert!(c.suppression_matches_file(s, FsPath::new("deploy/a.json")));
+        assert!(!c.suppression_matches_file(s, FsPath::new("other/a.json")));
+
+        let bad = "select = [\"TD\"]\n\n[[suppress]]\nrule = \"TD002\"\nwhere = \"$.containerDefinitions[?(@.name == \"\n";
+        let e = Config::parse(bad).unwrap_err();
+        assert_eq!(e.line, 5, "{}", e.message);
+        assert!(
+            e.message.contains("not a JSONPath expression"),
+            "{}",
+            e.message
+        );
+
+        let e = Config::parse("[[suppress]]\nrule = \"ZZ\"\nwhere = \"$\"\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        let e = Config::parse("[[suppress]]\nrule = \"TD\"\n").unwrap_err();
+        assert!(e.message.contains("needs `where`"), "{}", e.message);
+        let e = Config::parse("[[suppress]]\nrule = \"TD\"\nwhere = \"$\"\nwhy = 1\n").unwrap_err();
+        assert_eq!(e.line, 4);
+        let e = Config::parse("suppress = 1\n").unwrap_err();
+        assert!(e.message.contains("[[suppress]]"), "{}", e.message);
     }
 
     #[test]

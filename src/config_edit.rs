@@ -1,12 +1,12 @@
 //! Commands that write `pipefix.toml`: `pipefix init` (a commented starting file) and
-//! `pipefix ignore ID --path GLOB`, which edits the file with `toml_edit` so that the
+//! `pipefix ignore ID --path GLOB [--where EXPR]`, which edits the file with `toml_edit` so that the
 //! user's comments, order and layout survive. Every edited text is checked with
 //! [`Config::parse`] before it is written: a command never leaves a file pipefix refuses.
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
-use toml_edit::{Array, DocumentMut, Item, Table};
+use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
 
 use crate::catalog::meta;
 use crate::config::{Config, DEFAULT_MAX_FILE_SIZE};
@@ -35,7 +35,15 @@ pub fn init_text() -> String {
          # \"legacy/**\" = [\"BS\"]\n\n\
          # Image digests to pin: image repository (or image:tag) = digest.\n\
          [pins]\n\
-         # \"public.ecr.aws/docker/library/node\" = \"sha256:<64 hex digits>\"\n",
+         # \"public.ecr.aws/docker/library/node\" = \"sha256:<64 hex digits>\"\n\n\
+         # One fix, only on the nodes a JSONPath expression selects (JSON and YAML files):\n\
+         # reported as suppressed, never fixed. Repeat the table for more.\n\
+         # `pipefix ignore ID --path GLOB --where EXPR --reason TEXT` adds one.\n\
+         # [[suppress]]\n\
+         # rule = \"TD002\"\n\
+         # path = \"deploy/*.json\"\n\
+         # where = \"$.containerDefinitions[?(@.name == 'datadog-agent')]\"\n\
+         # reason = \"pinned by the platform team's image policy\"\n",
     );
     let with_params: Vec<_> = meta::all()
         .iter()
@@ -145,6 +153,66 @@ pub fn add_per_path_ignore(text: &str, glob: &str, id: &str) -> Result<Edit, Str
     Ok(Edit::Added(out))
 }
 
+/// Add a `[[suppress]]` entry (fix `id` in files matching `glob`, on the nodes `expr`
+/// selects) to the configuration `text`, keeping everything else as it was.
+pub fn add_suppression(
+    text: &str,
+    id: &str,
+    glob: &str,
+    expr: &str,
+    reason: Option<&str>,
+) -> Result<Edit, String> {
+    if id.is_empty() || !meta::all().iter().any(|m| m.id.starts_with(id)) {
+        return Err(format!(
+            "no fix id starts with {id:?} (see `pipefix rules`)"
+        ));
+    }
+    globset::Glob::new(glob).map_err(|e| format!("bad glob {glob:?}: {e}"))?;
+    crate::document::Selector::parse(expr)?;
+    let config = Config::parse(text).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    if config
+        .suppress
+        .iter()
+        .any(|s| s.rule == id && s.path.as_deref() == Some(glob) && s.selector.as_str() == expr)
+    {
+        return Ok(Edit::AlreadyThere);
+    }
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.message().to_string())?;
+    let mut t = Table::new();
+    t.insert("rule", value(id));
+    t.insert("path", value(glob));
+    t.insert("where", value(expr));
+    if let Some(r) = reason {
+        t.insert("reason", value(r));
+    }
+    let root = doc.as_table_mut();
+    match root.get_mut("suppress") {
+        Some(item) => {
+            let Some(list) = item.as_array_of_tables_mut() else {
+                return Err("`suppress` must be [[suppress]] tables".into());
+            };
+            list.push(t);
+        }
+        None => {
+            if !text.trim().is_empty() {
+                t.decor_mut().set_prefix("\n");
+            }
+            let mut list = ArrayOfTables::new();
+            list.push(t);
+            root.insert("suppress", Item::ArrayOfTables(list));
+        }
+    }
+    let mut out = doc.to_string();
+    if !text.is_empty() && !text.ends_with('\n') && out.starts_with(text) {
+        // toml_edit keeps a missing final newline before the new table; add one.
+        out.insert(text.len(), '\n');
+    }
+    Config::parse(&out).map_err(|e| format!("the edited file would be invalid: {}", e.message))?;
+    Ok(Edit::Added(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +241,21 @@ mod tests {
         if let Err(e) = Config::parse(&uncommented) {
             panic!("line {}: {}\n{uncommented}", e.line, e.message);
         }
+        // So does uncommenting the [[suppress]] example.
+        let mut in_suppress = false;
+        let with_suppress: String = text
+            .lines()
+            .map(|l| {
+                in_suppress = (in_suppress || l == "# [[suppress]]") && l.starts_with("# ");
+                match l.strip_prefix("# ") {
+                    Some(rest) if in_suppress => rest.to_string(),
+                    _ => l.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&with_suppress).expect("the [[suppress]] example is valid");
+        assert_eq!(c.suppress.len(), 1);
     }
 
     #[test]
@@ -190,5 +273,43 @@ mod tests {
         );
         assert!(add_per_path_ignore(text, "a/**", "ZZ9").is_err());
         assert!(add_per_path_ignore(text, "a/[", "TD").is_err());
+    }
+
+    #[test]
+    fn adds_a_suppression_keeping_comments() {
+        let text = "# team settings\nselect = [\"TD\"] # only task definitions\n";
+        let expr = "$.containerDefinitions[?(@.name == 'datadog-agent')]";
+        let Ok(Edit::Added(out)) = add_suppression(
+            text,
+            "TD002",
+            "deploy/*.json",
+            expr,
+            Some("pinned by policy"),
+        ) else {
+            panic!("added");
+        };
+        assert!(out.starts_with(text), "{out}");
+        assert!(
+            out.contains("\n[[suppress]]\nrule = \"TD002\"\npath = \"deploy/*.json\"\n"),
+            "{out}"
+        );
+        let c = Config::parse(&out).expect("valid");
+        assert_eq!(c.suppress[0].selector.as_str(), expr);
+        assert_eq!(c.suppress[0].reason.as_deref(), Some("pinned by policy"));
+        assert_eq!(c.suppress[0].line, 4);
+        assert_eq!(
+            add_suppression(&out, "TD002", "deploy/*.json", expr, None),
+            Ok(Edit::AlreadyThere)
+        );
+        let Ok(Edit::Added(two)) = add_suppression(&out, "TD003", "**", "$", None) else {
+            panic!("a second entry");
+        };
+        assert_eq!(Config::parse(&two).expect("valid").suppress.len(), 2);
+        assert!(two.starts_with(&out));
+        let e = add_suppression(text, "TD002", "**", "$.a[?(@.b ==", None).unwrap_err();
+        assert!(e.contains("not a JSONPath expression"), "{e}");
+        assert!(add_suppression("", "TD002", "**", "$", None).is_ok());
+        let no_newline = add_suppression("select = [\"TD\"]", "TD002", "**", "$", None);
+        assert!(matches!(no_newline, Ok(Edit::Added(t)) if t.starts_with("select = [\"TD\"]\n")));
     }
 }

@@ -37,6 +37,9 @@ pub enum Status {
     /// A log signature whose configuration fixes have all been made: the log shows a past
     /// failure that the configuration no longer causes.
     Addressed,
+    /// Silenced by the `[[suppress]]` entry of this index in the configuration: reported,
+    /// never fixed.
+    Suppressed(usize),
 }
 
 /// A finding as reported, with its position at the time it was found.
@@ -79,7 +82,11 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
         let findings = check(&unit, config, None);
         let mut chosen: BTreeMap<usize, Finding> = BTreeMap::new();
         for f in &findings {
-            if allowed(f, opts) && !failed.contains(&f.key()) && !chosen.contains_key(&f.file) {
+            if allowed(f, opts)
+                && !failed.contains(&f.key())
+                && !chosen.contains_key(&f.file)
+                && suppression(&unit, config, f).is_none()
+            {
                 chosen.insert(f.file, f.clone());
             }
         }
@@ -141,7 +148,9 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
                             && unit.files.iter().any(|file| config.enabled(id, &file.path))
                     })
             });
-        let status = if let Some(why) = failures.get(&f.key()) {
+        let status = if let Some(i) = suppression(&unit, config, &f) {
+            Status::Suppressed(i)
+        } else if let Some(why) = failures.get(&f.key()) {
             Status::FixFailed(why.clone())
         } else if addressed {
             Status::Addressed
@@ -331,6 +340,28 @@ pub fn position(unit: &Unit, f: &Finding) -> (usize, usize) {
         (Location::Line(n), _) => (*n, 1),
         _ => (1, 1),
     }
+}
+
+/// The index of the first `[[suppress]]` entry of the configuration that silences `f`: one
+/// about its fix and its file whose JSONPath expression selects the finding's node or a node
+/// that holds it. Evaluated on the document as it is now.
+pub fn suppression(unit: &Unit, config: &Config, f: &Finding) -> Option<usize> {
+    if config.suppress.is_empty() {
+        return None;
+    }
+    let Location::Node(at) = &f.location else {
+        return None;
+    };
+    let file = &unit.files[f.file];
+    let (doc, _) = file.doc()?;
+    config.suppress.iter().position(|s| {
+        s.covers(f.rule)
+            && config.suppression_matches_file(s, &file.path)
+            && s.selector
+                .select(doc.value())
+                .iter()
+                .any(|node| at.starts_with(node))
+    })
 }
 
 /// `# pipefix: ignore[ID]` (ids or prefixes, comma-separated) on the finding's line or on

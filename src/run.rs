@@ -8,9 +8,10 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::discover::{self, Candidate, FileError, Loaded};
 use crate::document::Limits;
+use crate::engine::Status;
 use crate::engine::{self, Options};
 use crate::interrupt;
-use crate::report::{FileReport, FindingReport, RunReport, UnitReport, diff};
+use crate::report::{FileReport, FindingReport, RunReport, SuppressionReport, UnitReport, diff};
 use crate::write::{self, Sink};
 
 #[derive(Clone, Debug)]
@@ -138,15 +139,44 @@ pub fn run_with(
         applied: opts.apply,
         ..RunReport::default()
     };
+    let mut hits = vec![SuppressionHits::default(); config.suppress.len()];
     for p in results {
         report.errors.extend(p.errors);
         report.warnings.extend(p.notes);
+        for (all, unit) in hits.iter_mut().zip(&p.hits) {
+            all.files += unit.files;
+            all.selected |= unit.selected;
+        }
         if let Some(u) = p.unit {
             report.units.push(u);
         }
     }
     report.interrupted = interrupt::requested();
+    // A suppression whose expression selects nothing in any file it matched is stale. One
+    // that matched no file of this run says nothing (the run may cover part of the tree).
+    if report.interrupted.is_none() {
+        for (s, h) in config.suppress.iter().zip(&hits) {
+            if h.files > 0 && !h.selected {
+                report.warnings.push(format!(
+                    "{}: stale suppression of {}: `where = {:?}` selects nothing in the {} file(s) matching {:?}; remove it or correct it",
+                    config.suppression_origin(s),
+                    s.rule,
+                    s.selector.as_str(),
+                    h.files,
+                    s.path.as_deref().unwrap_or("**"),
+                ));
+            }
+        }
+    }
     report
+}
+
+/// What a run saw of one `[[suppress]]` entry: how many documents it matched, and whether
+/// its expression selected a node in one of them.
+#[derive(Clone, Debug, Default)]
+struct SuppressionHits {
+    files: usize,
+    selected: bool,
 }
 
 /// What one unit gave: errors of files that could not be read or parsed, notes about files
@@ -156,6 +186,8 @@ struct Processed {
     errors: Vec<FileError>,
     notes: Vec<String>,
     unit: Option<UnitReport>,
+    /// Per `[[suppress]]` entry, what it matched in this unit's files as read.
+    hits: Vec<SuppressionHits>,
 }
 
 /// Test hook: `PIPEFIX_TEST_WRITE_DELAY_MS` makes every file write wait that long first, so
@@ -190,9 +222,26 @@ fn process_unit(
             errors,
             notes,
             unit: None,
+            hits: Vec::new(),
         };
     }
     let (unit, extras) = Loaded::into_unit(loaded);
+    let hits: Vec<SuppressionHits> = config
+        .suppress
+        .iter()
+        .map(|s| {
+            let mut h = SuppressionHits::default();
+            for file in &unit.files {
+                if let Some((doc, _)) = file.doc()
+                    && config.suppression_matches_file(s, &file.path)
+                {
+                    h.files += 1;
+                    h.selected |= !s.selector.select(doc.value()).is_empty();
+                }
+            }
+            h
+        })
+        .collect();
     let result = engine::run(unit, config, opts);
     let mut report = UnitReport::default();
     for r in &result.findings {
@@ -288,12 +337,26 @@ fn process_unit(
             fix_title: r.finding.fix.as_ref().map(|f| f.title.clone()),
             safety: r.finding.fix.as_ref().map(|f| f.safety),
             follow_ups: r.finding.follow_ups.clone(),
+            node: match &r.finding.location {
+                crate::catalog::Location::Node(p) => Some(p.to_string()),
+                crate::catalog::Location::Line(_) => None,
+            },
+            suppression: match r.status {
+                Status::Suppressed(i) => config.suppress.get(i).map(|s| SuppressionReport {
+                    config: config.shown_source(),
+                    line: s.line,
+                    selector: s.selector.as_str().to_string(),
+                    reason: s.reason.clone(),
+                }),
+                _ => None,
+            },
         });
     }
     Processed {
         errors,
         notes,
         unit: Some(report),
+        hits,
     }
 }
 

@@ -1,5 +1,6 @@
-//! The command line on the bundled example: exit codes, the stdout/stderr split, patches
-//! that `git apply` accepts, and a second run that finds nothing to do.
+//! The command line on the bundled example: exit codes, the stdout/stderr split (quiet for
+//! machine formats and `--quiet`, full with `--verbose`), patches that `git apply` accepts,
+//! and a second run that finds nothing to do.
 
 mod common;
 
@@ -285,4 +286,71 @@ fn describe_services_with_several_services_checks_and_fixes_each() {
         "{}",
         stderr_of(&again)
     );
+}
+
+/// The lines of the text summary on stderr: one per finding (`path:line:col: ID …`) and
+/// the counts.
+fn has_summary(stderr: &str) -> bool {
+    stderr.contains(" finding(s): ") && stderr.contains("plooral/pipeline/codepipeline.json:")
+}
+
+#[test]
+fn machine_formats_keep_stderr_for_errors_and_quiet_silences_text() {
+    let dir = common::example_copy();
+    let run = |args: &[&str]| {
+        let out = pipefix()
+            .env("NO_COLOR", "1")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .expect("runs");
+        (out.status.code(), stdout_of(&out), stderr_of(&out))
+    };
+    // The text format prints the summary; --quiet keeps only the diff.
+    let (code, text_out, err) = run(&["plooral"]);
+    assert_eq!(code, Some(1));
+    assert!(has_summary(&err), "{err}");
+    let (code, out, err) = run(&["--quiet", "plooral"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(out, text_out);
+    assert_eq!(err, "");
+    // Machine formats: the document on stdout, nothing on stderr; --verbose adds the summary.
+    for format in ["json", "sarif", "patch"] {
+        let (code, out, err) = run(&["--format", format, "plooral"]);
+        assert_eq!(code, Some(1), "{format}");
+        assert!(!out.is_empty(), "{format}");
+        assert_eq!(err, "", "{format} keeps stderr quiet");
+        let (code, verbose_out, err) = run(&["--format", format, "--verbose", "plooral"]);
+        assert_eq!(code, Some(1), "{format}");
+        assert_eq!(verbose_out, out, "{format}: --verbose changes only stderr");
+        assert!(has_summary(&err), "{format} --verbose: {err}");
+    }
+    // Errors still reach stderr, in every format and with --quiet.
+    let broken = dir.path().join("broken");
+    fs::create_dir_all(&broken).expect("mkdir");
+    fs::write(
+        broken.join("taskdef.json"),
+        "{\n  \"family\": \"x\",\n  \"containerDefinitions\": [\n",
+    )
+    .expect("write");
+    for args in [
+        &["--format", "json", "plooral", "broken"][..],
+        &["--format", "sarif", "plooral", "broken"],
+        &["--format", "patch", "plooral", "broken"],
+        &["--quiet", "plooral", "broken"],
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "error: broken/taskdef.json:4:1: cannot parse JSON: unexpected end of input, expected a value"
+            ],
+            "{args:?}: {err}"
+        );
+    }
+    // --quiet and --verbose contradict each other.
+    let (code, _, _) = run(&["--quiet", "--verbose", "plooral"]);
+    assert_eq!(code, Some(2));
 }

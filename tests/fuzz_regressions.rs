@@ -1,6 +1,7 @@
-//! The fuzz targets' properties (`fuzz/props.rs`), replayed on the committed corpus and on
-//! every crash the fuzzers found (`fuzz/regressions/<target>/`), so that `cargo test` keeps
-//! them fixed without a fuzzing toolchain.
+//! The fuzz targets' properties (`fuzz/props.rs`), replayed on every crash the fuzzers found
+//! (`fuzz/regressions/<target>/`), on the bundled example and, when `../shared/` is beside the
+//! project, on the real-world files the fuzzers are seeded from (`fuzz/seed.sh`), so that
+//! `cargo test` keeps them fixed without a fuzzing toolchain.
 
 #[path = "../fuzz/props.rs"]
 mod props;
@@ -10,28 +11,64 @@ use std::path::{Path, PathBuf};
 
 use pipefix::document::Format;
 
-fn inputs(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(dir);
-    let mut v: Vec<PathBuf> = fs::read_dir(&root)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The files of `dir` and below, sorted (none when it is missing).
+fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn regressions(target: &str) -> Vec<PathBuf> {
+    files_below(&root().join("fuzz/regressions").join(target))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != ".keep"))
+        .collect()
+}
+
+/// The seeds `fuzz/seed.sh` would use whose name ends in one of `exts`: the bundled example,
+/// and `../shared/corpus` and `../shared/realworld` when they are there.
+fn seeds(exts: &[&str]) -> Vec<PathBuf> {
+    let mut dirs = vec![root().join("examples")];
+    let shared = root().join("../shared");
+    if shared.is_dir() {
+        dirs.push(shared.join("corpus"));
+        dirs.push(shared.join("realworld"));
+    } else {
+        eprintln!("note: ../shared is missing; only the example seeds the fuzz properties");
+    }
+    dirs.iter()
+        .flat_map(|d| files_below(d))
+        .filter(|p| {
+            let name = p.to_string_lossy();
+            exts.iter().any(|e| name.ends_with(e))
+        })
+        .filter(|p| fs::metadata(p).is_ok_and(|m| m.len() < 64 * 1024))
+        .collect()
+}
+
+const JSON: &[&str] = &[".json", ".json.template"];
+const YAML: &[&str] = &[".yml", ".yaml"];
+
 #[test]
-fn json_document_corpus_and_regressions() {
-    let files = [
-        inputs("corpus/json_document"),
-        inputs("regressions/json_document"),
-    ]
-    .concat();
-    assert!(!files.is_empty(), "the JSON corpus is committed");
+fn json_document_seeds_and_regressions() {
+    let files = [seeds(JSON), regressions("json_document")].concat();
+    assert!(files.len() >= 8, "the example alone has 8 JSON files");
     for p in files {
         let data = fs::read(&p).expect("read");
         props::document_round(&data, Format::Json);
@@ -39,13 +76,9 @@ fn json_document_corpus_and_regressions() {
 }
 
 #[test]
-fn yaml_document_corpus_and_regressions() {
-    let files = [
-        inputs("corpus/yaml_document"),
-        inputs("regressions/yaml_document"),
-    ]
-    .concat();
-    assert!(!files.is_empty(), "the YAML corpus is committed");
+fn yaml_document_seeds_and_regressions() {
+    let files = [seeds(YAML), regressions("yaml_document")].concat();
+    assert!(files.len() >= 4, "the example and the regressions");
     for p in files {
         let data = fs::read(&p).expect("read");
         props::document_round(&data, Format::Yaml);
@@ -53,14 +86,13 @@ fn yaml_document_corpus_and_regressions() {
 }
 
 #[test]
-fn run_one_file_regressions_and_a_corpus_sample() {
+fn run_one_file_regressions_and_a_seed_sample() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The whole corpus takes a while in a debug build; every 16th file keeps this fast.
-    let sample: Vec<PathBuf> = inputs("corpus/run_one_file")
-        .into_iter()
-        .step_by(16)
-        .collect();
-    for p in [sample, inputs("regressions/run_one_file")].concat() {
+    // Every seed takes a while in a debug build; every 16th file keeps this fast.
+    let all = [JSON, YAML].concat();
+    let sample: Vec<PathBuf> = seeds(&all).into_iter().step_by(16).collect();
+    assert!(!sample.is_empty());
+    for p in [sample, regressions("run_one_file")].concat() {
         let data = fs::read(&p).expect("read");
         props::run_round(dir.path(), &data);
     }

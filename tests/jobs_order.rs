@@ -1,5 +1,5 @@
 //! The output of a run does not depend on how many threads do the work: stdout and stderr
-//! of `--dry-run` and of `--format patch` are byte-identical with 1, 2 and 8 jobs on a
+//! of `--dry-run` and of `--format patch --verbose` are byte-identical with 1, 2 and 8 jobs on a
 //! generated monorepo.
 
 #[path = "../examples/gen-monorepo.rs"]
@@ -27,7 +27,7 @@ fn output_is_identical_whatever_the_number_of_jobs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let g = gen_monorepo::generate(dir.path(), 25, 11).expect("generate");
     assert!(g.with_problems > 0 && g.with_problems < g.services);
-    for args in [&["--dry-run"][..], &["--format", "patch"][..]] {
+    for args in [&["--dry-run"][..], &["--format", "patch", "--verbose"][..]] {
         let one = output(dir.path(), args, 1);
         assert!(
             !one.0.is_empty() && one.1.windows(11).any(|w| w == b"finding(s):"),

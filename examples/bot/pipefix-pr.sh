@@ -21,7 +21,9 @@
 #   PIPEFIX_BODY_FILE  where to write the pull request body (default: a temporary file)
 #   PIPEFIX_NO_PR=1    push the branch but do not call gh
 #   PIPEFIX_GIT_NAME, PIPEFIX_GIT_EMAIL   the commit's author
-# Exit status: 0 done (pushed or nothing to do), 2 pipefix or git failed.
+# Exit status: 0 done (pushed or nothing to do), 2 pipefix, git or gh failed. When the gh
+# call fails, the branch is put back as it was before the push, so that the next run pushes
+# again and retries the call instead of finding the fixes already there.
 set -eu
 
 pipefix=${PIPEFIX:-pipefix}
@@ -117,10 +119,24 @@ say "pushed $branch ($ids)"
 if [ "${PIPEFIX_NO_PR:-}" = 1 ]; then
     exit 0
 fi
-number=$(gh pr list --head "$branch" --base "$base" --state open --json number --jq '.[0].number // empty')
+pushed=$(git rev-parse HEAD)
+pr_failed() {
+    if [ -n "$lease" ]; then
+        git push --quiet --force-with-lease="refs/heads/$branch:$pushed" "$remote" \
+            "$lease:refs/heads/$branch" || say "could not put $branch back"
+    else
+        git push --quiet --force-with-lease="refs/heads/$branch:$pushed" "$remote" \
+            ":refs/heads/$branch" || say "could not delete $branch"
+    fi
+    die "$1; $branch is back as it was, so the next run tries again"
+}
+number=$(gh pr list --head "$branch" --base "$base" --state open --json number --jq '.[0].number // empty') ||
+    pr_failed "gh pr list failed"
 if [ -n "$number" ]; then
-    gh pr edit "$number" --title "$title" --body-file "$body"
+    gh pr edit "$number" --title "$title" --body-file "$body" || pr_failed "gh pr edit failed"
     say "updated pull request #$number"
 else
-    gh pr create --head "$branch" --base "$base" --title "$title" --body-file "$body"
+    gh pr create --head "$branch" --base "$base" --title "$title" --body-file "$body" ||
+        pr_failed "gh pr create failed"
+    say "opened a pull request"
 fi

@@ -17,7 +17,7 @@ pub mod yaml;
 
 use std::fmt;
 
-pub use path::{Path, Seg};
+pub use path::{Path, Seg, Selector};
 pub use style::Style;
 
 use serde_json::Value;

@@ -140,12 +140,73 @@ impl Path {
         Some(Path(segs))
     }
 
-    /// All paths in `v` that a JSONPath selector matches (through jsonpath-rust).
+    /// All paths in `v` that a JSONPath selector matches (through jsonpath-rust); none when
+    /// the selector is malformed (see [`Selector`] to tell).
     pub fn select(v: &Value, selector: &str) -> Vec<Path> {
-        use jsonpath_rust::JsonPath;
-        match v.query_only_path(selector) {
-            Ok(paths) => paths.iter().filter_map(|p| Path::parse(p)).collect(),
+        Selector::parse(selector)
+            .map(|s| s.select(v))
+            .unwrap_or_default()
+    }
+}
+
+/// A compiled RFC 9535 JSONPath expression (through jsonpath-rust) that selects nodes of a
+/// document's tree (the same tree for JSON and YAML).
+#[derive(Clone, Debug)]
+pub struct Selector {
+    text: String,
+    query: jsonpath_rust::parser::model::JpQuery,
+}
+
+impl Selector {
+    /// Compile `text`; the error is one line, fit for a message that names its position.
+    pub fn parse(text: &str) -> Result<Selector, String> {
+        match jsonpath_rust::parser::parse_json_path(text) {
+            Ok(query) => Ok(Selector {
+                text: text.to_string(),
+                query,
+            }),
+            Err(_) if !text.trim_start().starts_with('$') => Err(format!(
+                "{text:?} is not a JSONPath expression (it must start with `$`, the document)"
+            )),
+            Err(e) => Err(format!(
+                "{text:?} is not a JSONPath expression ({})",
+                parse_error(&e.to_string())
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The paths of the nodes this expression selects in `v` (none when it yields a value
+    /// rather than nodes).
+    pub fn select(&self, v: &Value) -> Vec<Path> {
+        match jsonpath_rust::query::js_path_process(&self.query, v) {
+            Ok(found) => found.iter().filter_map(|r| Path::parse(&r.path)).collect(),
             Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// jsonpath-rust's parse error (pest's several-line picture of the expression) as one
+/// line: `at character N: expected …`.
+fn parse_error(message: &str) -> String {
+    let at = message
+        .split("-->")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pos| pos.rsplit(':').next())
+        .filter(|col| col.bytes().all(|b| b.is_ascii_digit()));
+    let what = message
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("= "));
+    match (at, what) {
+        (Some(col), Some(what)) => format!("at character {col}: {what}"),
+        _ => {
+            let words: Vec<&str> = message.split_whitespace().collect();
+            words.join(" ")
         }
     }
 }
@@ -195,5 +256,29 @@ mod tests {
         let v = json!({"stages": [{"name": "Source"}, {"name": "Deploy"}]});
         let found = Path::select(&v, "$.stages[?@.name == 'Deploy']");
         assert_eq!(found, vec![Path::root().key("stages").index(1)]);
+        // The parenthesised filter form selects the same node.
+        let s = Selector::parse("$.stages[?(@.name == 'Deploy')]").expect("valid");
+        assert_eq!(s.select(&v), vec![Path::root().key("stages").index(1)]);
+        assert!(s.select(&json!({"other": 1})).is_empty());
+    }
+
+    #[test]
+    fn malformed_selectors_are_refused_in_one_line() {
+        for bad in [
+            "$.a[?(@.name == 'x']",
+            "containerDefinitions",
+            "$..[",
+            "$.a[?@.b ==]",
+        ] {
+            let e = Selector::parse(bad).expect_err(bad);
+            assert!(!e.contains('\n'), "{e}");
+            assert!(e.contains("not a JSONPath expression"), "{e}");
+        }
+        assert_eq!(
+            Selector::parse("$.a[?(@.name == 'x']").err().as_deref(),
+            Some(
+                "\"$.a[?(@.name == 'x']\" is not a JSONPath expression (at character 17: expected int)"
+            )
+        );
     }
 }

@@ -83,6 +83,13 @@ fn finding(f: &FindingReport, applied: bool) -> Value {
         "fix": fix,
         "fix_error": error,
         "follow_ups": f.follow_ups,
+        "node": f.node,
+        "suppression": f.suppression.as_ref().map(|s| json!({
+            "config": s.config,
+            "line": s.line,
+            "where": s.selector,
+            "reason": s.reason,
+        })),
     })
 }
 
@@ -101,6 +108,7 @@ fn summary(report: &RunReport) -> Value {
         "manual": count("manual"),
         "fix_failed": count("fix-failed"),
         "addressed": count("addressed"),
+        "suppressed": count("suppressed"),
         "files": report.files().count(),
         "files_changed": report.files().filter(|f| f.diff.is_some()).count(),
         "errors": report.all_errors().count() + report.bugs().count(),

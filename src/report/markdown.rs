@@ -85,7 +85,7 @@ pub fn render(report: &RunReport, mask: &Mask) -> String {
         }
     }
     let mut follow: Vec<String> = Vec::new();
-    for f in report.findings() {
+    for f in report.findings().filter(|f| f.suppression.is_none()) {
         for u in &f.follow_ups {
             let item = format!("- [ ] {} (`{}`): {}", f.rule, f.path, inline(u));
             if !follow.contains(&item) {
@@ -124,7 +124,9 @@ pub fn render(report: &RunReport, mask: &Mask) -> String {
     }
     let manual: Vec<_> = report
         .findings()
-        .filter(|f| f.status != Status::Fixed && f.status != Status::Addressed)
+        .filter(|f| {
+            f.status != Status::Fixed && f.status != Status::Addressed && f.suppression.is_none()
+        })
         .collect();
     if !manual.is_empty() {
         let _ = writeln!(s, "### Findings that need a person\n");
@@ -142,6 +144,38 @@ pub fn render(report: &RunReport, mask: &Mask) -> String {
                 f.col,
                 f.rule,
                 escape(&f.message)
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let suppressed: Vec<_> = report
+        .findings()
+        .filter_map(|f| f.suppression.as_ref().map(|s| (f, s)))
+        .collect();
+    if !suppressed.is_empty() {
+        let _ = writeln!(
+            s,
+            "### Suppressed in the configuration
+
+             Reported, not fixed: a `[[suppress]]` entry covers them.
+"
+        );
+        for (f, sup) in suppressed {
+            let why = sup
+                .reason
+                .as_deref()
+                .map(|r| format!(": {}", escape(r)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "- `{}:{}:{}` **{}** {} (`{}:{}`{why})",
+                f.path,
+                f.line,
+                f.col,
+                f.rule,
+                escape(&f.message),
+                sup.config,
+                sup.line
             );
         }
         let _ = writeln!(s);

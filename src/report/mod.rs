@@ -64,6 +64,23 @@ pub struct FindingReport {
     pub fix_title: Option<String>,
     pub safety: Option<Safety>,
     pub follow_ups: Vec<String>,
+    /// The node the finding is about, as a normalized JSONPath (`$['a'][0]`) into its
+    /// document as read; `None` for log lines.
+    pub node: Option<String>,
+    /// The `[[suppress]]` entry that silenced it (its status is then `Suppressed`).
+    pub suppression: Option<SuppressionReport>,
+}
+
+/// Where a finding was suppressed, and why.
+#[derive(Clone, Debug)]
+pub struct SuppressionReport {
+    /// The configuration file, as shown to the user.
+    pub config: String,
+    /// 1-based line of the `[[suppress]]` entry.
+    pub line: usize,
+    /// The JSONPath expression.
+    pub selector: String,
+    pub reason: Option<String>,
 }
 
 /// The status of a finding as every machine-readable format names it.
@@ -75,6 +92,7 @@ pub fn status_name(status: &Status, applied: bool) -> &'static str {
         Status::Manual => "manual",
         Status::FixFailed(_) => "fix-failed",
         Status::Addressed => "addressed",
+        Status::Suppressed(_) => "suppressed",
     }
 }
 
@@ -180,7 +198,7 @@ impl RunReport {
             return 2;
         }
         let pending = self.findings().any(|f| match f.status {
-            Status::Addressed => false,
+            Status::Addressed | Status::Suppressed(_) => false,
             Status::Fixed => !self.applied,
             _ => true,
         });

@@ -145,11 +145,34 @@ fn result(f: &FindingReport, report: &RunReport, mask: &Mask, all: &[Meta]) -> V
         } }],
         "properties": { "status": status_name(&f.status, report.applied) },
     });
+    if let Some(node) = &f.node
+        && let Some(p) = r.pointer_mut("/properties").and_then(Value::as_object_mut)
+    {
+        p.insert("node".into(), json!(node));
+    }
     let Some(o) = r.as_object_mut() else {
         return r;
     };
     if let Some(i) = index {
         o.insert("ruleIndex".into(), json!(i));
+    }
+    // A `[[suppress]]` entry of the configuration: SARIF's "external" suppression, accepted.
+    if let Some(s) = &f.suppression {
+        let mut sup = json!({
+            "kind": "external",
+            "status": "accepted",
+            "location": { "physicalLocation": {
+                "artifactLocation": { "uri": uri(&s.config) },
+                "region": { "startLine": s.line.max(1) },
+            } },
+            "properties": { "where": s.selector },
+        });
+        if let Some(reason) = &s.reason
+            && let Some(so) = sup.as_object_mut()
+        {
+            so.insert("justification".into(), json!(reason));
+        }
+        o.insert("suppressions".into(), json!([sup]));
     }
     if f.status == Status::Fixed
         && let Some(file) = report.files().find(|x| x.path == f.path)

@@ -53,12 +53,35 @@ pub fn status_label(status: &Status, applied: bool) -> String {
         Status::Manual => "[needs a person]".into(),
         Status::FixFailed(_) => "[fix failed]".into(),
         Status::Addressed => "[addressed by the configuration fixes]".into(),
+        Status::Suppressed(_) => "[suppressed]".into(),
     }
 }
 
+/// How much of the summary goes to stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Errors, fix bugs and nothing else (`--quiet`, and the machine formats).
+    Errors,
+    /// Warnings, errors, one line per finding, follow-ups and the counts.
+    Normal,
+    /// As normal, with the suppressed findings listed one by one too.
+    Verbose,
+}
+
 pub fn print_summary(report: &RunReport, mask: &Mask, out: &mut dyn Write) -> io::Result<()> {
-    for w in &report.warnings {
-        writeln!(out, "warning: {}", mask.apply(w))?;
+    print_summary_at(report, mask, Verbosity::Normal, out)
+}
+
+pub fn print_summary_at(
+    report: &RunReport,
+    mask: &Mask,
+    level: Verbosity,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if level != Verbosity::Errors {
+        for w in &report.warnings {
+            writeln!(out, "warning: {}", mask.apply(w))?;
+        }
     }
     for e in report.all_errors() {
         writeln!(out, "{}", mask.apply(&format!("error: {e}")))?;
@@ -66,21 +89,32 @@ pub fn print_summary(report: &RunReport, mask: &Mask, out: &mut dyn Write) -> io
     for b in report.bugs() {
         writeln!(out, "bug: {}", mask.apply(b))?;
     }
+    if level == Verbosity::Errors {
+        return Ok(());
+    }
     for f in report.findings() {
+        let label = match &f.suppression {
+            Some(s) if level == Verbosity::Verbose => format!(
+                "[suppressed by {}:{}{}]",
+                s.config,
+                s.line,
+                s.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            Some(_) => continue,
+            None => status_label(&f.status, report.applied),
+        };
         let line = format!(
             "{}:{}:{}: {} {} {}",
-            f.path,
-            f.line,
-            f.col,
-            f.rule,
-            f.message,
-            status_label(&f.status, report.applied)
+            f.path, f.line, f.col, f.rule, f.message, label
         );
         writeln!(out, "{}", mask.apply(&line))?;
     }
     let mut follow: Vec<String> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for f in report.findings() {
+    for f in report.findings().filter(|f| f.suppression.is_none()) {
         for u in &f.follow_ups {
             let item = format!("{} ({}): {}", f.rule, f.path, u);
             if seen.insert(item.clone()) {
@@ -103,13 +137,22 @@ pub fn print_summary(report: &RunReport, mask: &Mask, out: &mut dyn Write) -> io
         .findings()
         .filter(|f| f.status == Status::Addressed)
         .count();
+    let suppressed = report
+        .findings()
+        .filter(|f| matches!(f.status, Status::Suppressed(_)))
+        .count();
     let changed = report.files().filter(|f| f.diff.is_some()).count();
     let errors = report.all_errors().count();
     let verb = if report.applied { "fixed" } else { "fixable" };
+    let suppressed_note = if suppressed > 0 {
+        format!(", {suppressed} suppressed by [[suppress]] (--verbose lists them)")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "\n{total} finding(s): {fixed} {verb}, {addressed} in logs addressed by fixes, {} left for a person; {changed} file(s) {}; {errors} error(s)",
-        total - fixed - addressed,
+        "\n{total} finding(s): {fixed} {verb}, {addressed} in logs addressed by fixes, {} left for a person{suppressed_note}; {changed} file(s) {}; {errors} error(s)",
+        total - fixed - addressed - suppressed,
         if report.applied {
             "changed"
         } else {
