@@ -1,7 +1,8 @@
 //! `pipefix.toml`: which fixes run, where, and with which parameters.
 //!
 //! ```toml
-//! select = ["CP", "TD"]          # ids or prefixes; default: all
+//! select = ["CP", "TD"]          # ids or prefixes; replaces the default set
+//! extend-select = ["DG003"]      # opt-in fixes added to the set
 //! ignore = ["TD002"]
 //! unsafe-fixes = false
 //! max-file-size = 10485760       # bytes; larger files are refused before being read
@@ -32,7 +33,10 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Replaces the default set (the catalog's `default = true` fixes) when not empty.
     pub select: Vec<String>,
+    /// Added to the set: how a team opts into the trade-offs that are off by default.
+    pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
     pub unsafe_fixes: bool,
     pub max_file_size: u64,
@@ -48,6 +52,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             select: Vec::new(),
+            extend_select: Vec::new(),
             ignore: Vec::new(),
             unsafe_fixes: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
@@ -80,13 +85,22 @@ impl Config {
             .insert(name.to_string(), value);
     }
 
+    /// Whether fix `id` is in the selected set, whatever the path: `select` (or, without it,
+    /// the catalog's default set), plus `extend-select`, minus `ignore`.
+    pub fn selected(&self, id: &str) -> bool {
+        use crate::catalog::matches_any;
+        let chosen = if self.select.is_empty() {
+            meta::get(id).is_none_or(|m| m.default)
+        } else {
+            matches_any(id, &self.select)
+        };
+        (chosen || matches_any(id, &self.extend_select)) && !matches_any(id, &self.ignore)
+    }
+
     /// Whether fix `id` runs on `path` (a path as discovered).
     pub fn enabled(&self, id: &str, path: &FsPath) -> bool {
         use crate::catalog::matches_any;
-        if !self.select.is_empty() && !matches_any(id, &self.select) {
-            return false;
-        }
-        if matches_any(id, &self.ignore) {
+        if !self.selected(id) {
             return false;
         }
         if let Some(set) = &self.per_path_set {
@@ -174,7 +188,7 @@ impl Config {
                 .cloned()
                 .unwrap_or_else(|| toml_edit::Key::new(key));
             match key {
-                "select" | "ignore" => {
+                "select" | "extend-select" | "ignore" => {
                     let ids = string_list(item).ok_or_else(|| {
                         err(
                             item,
@@ -189,10 +203,10 @@ impl Config {
                             ));
                         }
                     }
-                    if key == "select" {
-                        c.select = ids;
-                    } else {
-                        c.ignore = ids;
+                    match key {
+                        "select" => c.select = ids,
+                        "extend-select" => c.extend_select = ids,
+                        _ => c.ignore = ids,
                     }
                 }
                 "unsafe-fixes" => {
@@ -373,6 +387,33 @@ mod tests {
         let e = Config::parse("[rules.CP001]\nproduction_pattern = \"(prod\"\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("not a valid regex"), "{}", e.message);
+    }
+
+    #[test]
+    fn select_replaces_the_default_set_extend_select_adds_ignore_removes() {
+        let p = FsPath::new("x.json");
+        let opt_in = meta::all()
+            .iter()
+            .find(|m| !m.default)
+            .map(|m| m.id.clone())
+            .expect("the catalog has opt-in fixes");
+        let on = meta::all()
+            .iter()
+            .find(|m| m.default)
+            .map(|m| m.id.clone())
+            .expect("the catalog has default fixes");
+        let c = Config::default();
+        assert!(c.enabled(&on, p) && !c.enabled(&opt_in, p));
+        let c = Config::parse(&format!("extend-select = [{opt_in:?}]\n")).unwrap();
+        assert!(c.enabled(&on, p) && c.enabled(&opt_in, p));
+        let c = Config::parse(&format!("select = [{opt_in:?}]\n")).unwrap();
+        assert!(!c.enabled(&on, p) && c.enabled(&opt_in, p));
+        let c = Config::parse(&format!(
+            "extend-select = [{opt_in:?}]\nignore = [{opt_in:?}]\n"
+        ))
+        .unwrap();
+        assert!(!c.enabled(&opt_in, p));
+        assert!(Config::parse("extend-select = [\"ZZ\"]\n").is_err());
     }
 
     #[test]
