@@ -390,7 +390,10 @@ fn explain(id: &str) -> i32 {
         if m.default {
             "on".to_string()
         } else {
-            format!("opt-in (`--extend-select {}` or `extend-select = [\"{}\"]`)", m.id, m.id)
+            format!(
+                "opt-in (`--extend-select {}` or `extend-select = [\"{}\"]`)",
+                m.id, m.id
+            )
         },
         m.kinds.join(", ")
     );

@@ -418,9 +418,9 @@ mod tests {
 
     #[test]
     fn parameters_are_typed() {
-        let c = Config::parse("[rules.TD003]\nstart_period = 90\n").unwrap();
-        assert_eq!(c.param("TD003", "start_period"), Some(&Value::from(90)));
-        let e = Config::parse("[rules.TD003]\nstart_period = \"90\"\n").unwrap_err();
+        let c = Config::parse("[rules.TD003]\nstartup_time = 90\n").unwrap();
+        assert_eq!(c.param("TD003", "startup_time"), Some(&Value::from(90)));
+        let e = Config::parse("[rules.TD003]\nstartup_time = \"90\"\n").unwrap_err();
         assert_eq!(e.line, 2);
         let e = Config::parse("[rules.TD003]\nnope = 1\n").unwrap_err();
         assert!(e.message.contains("has no parameter"), "{}", e.message);

@@ -81,6 +81,9 @@ pub struct Example {
 pub struct ExampleOptions {
     #[serde(default)]
     pub unsafe_fixes: bool,
+    /// Other fixes that run with this one (as `extend-select`), for fixes that follow them.
+    #[serde(default)]
+    pub select: Vec<String>,
     /// `[rules.<ID>]` parameters, as in pipefix.toml.
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
@@ -144,8 +147,7 @@ pub fn get(id: &str) -> Option<&'static Meta> {
 
 /// The catalog as a Markdown table (the README's list is this, checked by a test).
 pub fn markdown_table() -> String {
-    let mut out =
-        String::from("| id | default | safety | reads | fix |\n|---|---|---|---|---|\n");
+    let mut out = String::from("| id | default | safety | reads | fix |\n|---|---|---|---|---|\n");
     for m in all() {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
