@@ -10,6 +10,13 @@ use super::{Context, Finding, Safety};
 
 pub struct Rule;
 
+/// Whether a document classified as a deployment group is one: a `create-deployment` input
+/// also names its group, but carries the `revision` to deploy (a group's own record has
+/// `targetRevision`), and its settings are one deployment's, not the group's.
+pub fn is_group(dg: &Value) -> bool {
+    dg.get("revision").is_none()
+}
+
 /// Whether the group watches alarms, which makes rolling back on them meaningful.
 pub fn watches_alarms(dg: &Value) -> bool {
     let cfg = dg.get("alarmConfiguration");
@@ -27,6 +34,9 @@ impl super::Rule for Rule {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            if !is_group(dg) {
+                continue;
+            }
             let arc = dg.get("autoRollbackConfiguration");
             let enabled = arc.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);
             let events: Vec<&str> = arc

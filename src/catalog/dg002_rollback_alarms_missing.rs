@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::dg001_auto_rollback_disabled::watches_alarms;
+use super::dg001_auto_rollback_disabled::{is_group, watches_alarms};
 use super::support::{after_first_of, docs_of, set_key};
 use super::{Context, Finding, Safety};
 
@@ -19,6 +19,9 @@ impl super::Rule for Rule {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let configured = cx.param_strings("alarm_names");
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            if !is_group(dg) {
+                continue;
+            }
             let name = dg
                 .get("deploymentGroupName")
                 .and_then(Value::as_str)

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::model::Kind;
 
+use super::dg001_auto_rollback_disabled::is_group;
 use super::support::{after_first_of, cached_regex, docs_of, set_key};
 use super::{Context, Finding, Safety};
 
@@ -77,6 +78,9 @@ impl super::Rule for Rule {
             s => s,
         };
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            if !is_group(dg) {
+                continue;
+            }
             let ecs = dg.get("computePlatform").and_then(Value::as_str) == Some("ECS")
                 || dg.get("ecsServices").is_some();
             if !ecs {
