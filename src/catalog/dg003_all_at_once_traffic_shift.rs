@@ -17,8 +17,8 @@ fn words(name: &str) -> Vec<&str> {
     let mut start = None;
     let mut prev: Option<char> = None;
     for (i, c) in name.char_indices() {
-        let boundary = !c.is_alphanumeric()
-            || prev.is_some_and(|p| p.is_lowercase() && c.is_uppercase());
+        let boundary =
+            !c.is_alphanumeric() || prev.is_some_and(|p| p.is_lowercase() && c.is_uppercase());
         if boundary && let Some(s) = start.take() {
             out.push(&name[s..i]);
         }
@@ -58,11 +58,7 @@ fn is_production(cx: &Context<'_>, dg: &Value) -> bool {
         let Some(re) = cached_regex(&format!("^(?:{pattern})$")) else {
             return false;
         };
-        !pattern.is_empty()
-            && names
-                .iter()
-                .flat_map(|n| words(n))
-                .any(|w| re.is_match(w))
+        !pattern.is_empty() && names.iter().flat_map(|n| words(n)).any(|w| re.is_match(w))
     };
     says("production_pattern") || !says("non_production_pattern")
 }
