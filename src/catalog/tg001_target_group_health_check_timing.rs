@@ -145,7 +145,7 @@ impl super::Rule for Rule {
                 if want == now {
                     continue;
                 }
-                report(cx, out, file, &path, tg, now, want, bounds);
+                report(cx, out, file, &path, tg, now, want);
             }
         }
     }
@@ -159,8 +159,8 @@ fn report(
     tg: &Value,
     now: Timing,
     want: Timing,
-    bounds: Bounds,
 ) {
+    let bounds = Bounds::from_params(cx);
     let fields = [
         (INTERVAL, "interval", now.interval, want.interval),
         (TIMEOUT, "timeout", now.timeout, want.timeout),
