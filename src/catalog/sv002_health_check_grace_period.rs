@@ -34,15 +34,17 @@ fn candidates(cx: &Context<'_>, svc: &Value, startup: u64) -> Candidates {
     let all: Vec<(usize, &Value)> = docs_of(cx.unit, Kind::TaskDef)
         .map(|(i, v, _)| (i, v))
         .collect();
-    // The service's own task definition when the unit has it by family, else all of them.
-    let named: Vec<(usize, &Value)> = all
-        .iter()
-        .copied()
-        .filter(|(_, td)| {
-            family.is_some_and(|f| td.get("family").and_then(Value::as_str) == Some(f))
-        })
-        .collect();
-    let tds = if named.is_empty() { all } else { named };
+    // The service's own task definition: the unit's task definition of the family the service
+    // names; without a name, the unit's only task definition. Another family's task definition
+    // says nothing about this service.
+    let tds: Vec<(usize, &Value)> = match family {
+        Some(f) => all
+            .into_iter()
+            .filter(|(_, td)| td.get("family").and_then(Value::as_str) == Some(f))
+            .collect(),
+        None if all.len() == 1 => all,
+        None => Vec::new(),
+    };
     let mut containers: Vec<(String, u64, bool)> = Vec::new();
     for (i, td) in tds {
         let td003_runs = cx.config.enabled("TD003", &cx.unit.files[i].path);
