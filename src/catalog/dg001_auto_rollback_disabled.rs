@@ -33,6 +33,7 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let extra = cx.param_strings("extra_events");
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
             if !is_group(dg) {
                 continue;
@@ -49,6 +50,16 @@ impl super::Rule for Rule {
             let mut required = vec!["DEPLOYMENT_FAILURE"];
             if watches_alarms(dg) {
                 required.push("DEPLOYMENT_STOP_ON_ALARM");
+            }
+            // Events a team opts into (`extra_events`), e.g. rolling back a deployment a person
+            // stops; DEPLOYMENT_STOP_ON_ALARM only where alarms are watched.
+            for e in &extra {
+                if !required.contains(&e.as_str())
+                    && (e == "DEPLOYMENT_STOP_ON_REQUEST"
+                        || (e == "DEPLOYMENT_STOP_ON_ALARM" && watches_alarms(dg)))
+                {
+                    required.push(e.as_str());
+                }
             }
             let missing: Vec<&str> = required
                 .iter()
