@@ -41,9 +41,13 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 
-    /// Only these fixes (ids or prefixes, comma-separated: `TD,CP001`).
+    /// Only these fixes, instead of the default set (ids or prefixes, comma-separated: `TD,CP001`).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     pub select: Vec<String>,
+
+    /// Add these fixes to the set, e.g. the opt-in ones (ids or prefixes, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub extend_select: Vec<String>,
 
     /// Skip these fixes (ids or prefixes, comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
@@ -214,6 +218,7 @@ pub fn main() -> i32 {
         apply: cli.apply,
         unsafe_fixes: cli.unsafe_fixes,
         select: cli.select.clone(),
+        extend_select: cli.extend_select.clone(),
         ignore: cli.ignore.clone(),
         pins: cli.pin.clone(),
         config: cli.config.clone(),
@@ -223,7 +228,12 @@ pub fn main() -> i32 {
         keep_texts: !matches!(cli.format, OutputFormat::Text | OutputFormat::Patch),
         ..RunOptions::default()
     };
-    for id in opts.select.iter().chain(opts.ignore.iter()) {
+    for id in opts
+        .select
+        .iter()
+        .chain(opts.extend_select.iter())
+        .chain(opts.ignore.iter())
+    {
         if !meta::all().iter().any(|m| m.id.starts_with(id.as_str())) {
             eprintln!("error: no fix id starts with {id:?} (see `pipefix rules`)");
             return 2;
@@ -394,32 +404,35 @@ fn ignore(
 
 fn rules(format: ListFormat) -> i32 {
     let all = meta::all();
-    match format {
-        ListFormat::Text => {
-            for m in all {
-                println!(
-                    "{:<7} {:<8} {:<34} {}",
-                    m.id,
-                    m.safety.to_string(),
-                    m.kinds.join(","),
-                    m.title
-                );
-            }
-        }
-        ListFormat::Markdown => print!("{}", meta::markdown_table()),
+    let mut out = io::stdout().lock();
+    // A closed pipe (`pipefix rules | head`) ends the listing quietly.
+    let _ = match format {
+        ListFormat::Text => all.iter().try_for_each(|m| {
+            writeln!(
+                out,
+                "{:<7} {:<7} {:<8} {:<34} {}",
+                m.id,
+                m.selection(),
+                m.safety.to_string(),
+                m.kinds.join(","),
+                m.title
+            )
+        }),
+        ListFormat::Markdown => out.write_all(meta::markdown_table().as_bytes()),
         ListFormat::Json => {
             let v: Vec<serde_json::Value> = all
                 .iter()
                 .map(|m| {
                     serde_json::json!({
                         "id": m.id, "name": m.name, "title": m.title,
-                        "kinds": m.kinds, "safety": m.safety, "summary": m.summary,
+                        "kinds": m.kinds, "safety": m.safety, "default": m.default,
+                        "summary": m.summary,
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            write_json(&serde_json::Value::Array(v), &mut out)
         }
-    }
+    };
     0
 }
 
@@ -429,7 +442,19 @@ fn explain(id: &str) -> i32 {
         return 2;
     };
     println!("{} {}: {}\n", m.id, m.name, m.title);
-    println!("Safety: {}   Reads: {}\n", m.safety, m.kinds.join(", "));
+    println!(
+        "Safety: {}   Default: {}   Reads: {}\n",
+        m.safety,
+        if m.default {
+            "on".to_string()
+        } else {
+            format!(
+                "opt-in (`--extend-select {}` or `extend-select = [\"{}\"]`)",
+                m.id, m.id
+            )
+        },
+        m.kinds.join(", ")
+    );
     println!("{}\n", m.summary.trim());
     println!("Why\n---\n{}\n", m.why.trim());
     if !m.safe_when.trim().is_empty() {

@@ -1,7 +1,8 @@
 //! `pipefix.toml`: which fixes run, where, and with which parameters.
 //!
 //! ```toml
-//! select = ["CP", "TD"]          # ids or prefixes; default: all
+//! select = ["CP", "TD"]          # ids or prefixes; replaces the default set
+//! extend-select = ["DG003"]      # opt-in fixes added to the set
 //! ignore = ["TD002"]
 //! unsafe-fixes = false
 //! max-file-size = 10485760       # bytes; larger files are refused before being read
@@ -39,7 +40,10 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Replaces the default set (the catalog's `default = true` fixes) when not empty.
     pub select: Vec<String>,
+    /// Added to the set: how a team opts into the trade-offs that are off by default.
+    pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
     pub unsafe_fixes: bool,
     pub max_file_size: u64,
@@ -82,6 +86,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             select: Vec::new(),
+            extend_select: Vec::new(),
             ignore: Vec::new(),
             unsafe_fixes: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
@@ -116,13 +121,22 @@ impl Config {
             .insert(name.to_string(), value);
     }
 
+    /// Whether fix `id` is in the selected set, whatever the path: `select` (or, without it,
+    /// the catalog's default set), plus `extend-select`, minus `ignore`.
+    pub fn selected(&self, id: &str) -> bool {
+        use crate::catalog::matches_any;
+        let chosen = if self.select.is_empty() {
+            meta::get(id).is_none_or(|m| m.default)
+        } else {
+            matches_any(id, &self.select)
+        };
+        (chosen || matches_any(id, &self.extend_select)) && !matches_any(id, &self.ignore)
+    }
+
     /// Whether fix `id` runs on `path` (a path as discovered).
     pub fn enabled(&self, id: &str, path: &FsPath) -> bool {
         use crate::catalog::matches_any;
-        if !self.select.is_empty() && !matches_any(id, &self.select) {
-            return false;
-        }
-        if matches_any(id, &self.ignore) {
+        if !self.selected(id) {
             return false;
         }
         if let Some(set) = &self.per_path_set {
@@ -253,7 +267,7 @@ impl Config {
                 .cloned()
                 .unwrap_or_else(|| toml_edit::Key::new(key));
             match key {
-                "select" | "ignore" => {
+                "select" | "extend-select" | "ignore" => {
                     let ids = string_list(item).ok_or_else(|| {
                         err(
                             item,
@@ -268,10 +282,10 @@ impl Config {
                             ));
                         }
                     }
-                    if key == "select" {
-                        c.select = ids;
-                    } else {
-                        c.ignore = ids;
+                    match key {
+                        "select" => c.select = ids,
+                        "extend-select" => c.extend_select = ids,
+                        _ => c.ignore = ids,
                     }
                 }
                 "unsafe-fixes" => {
@@ -589,10 +603,37 @@ mod tests {
     }
 
     #[test]
+    fn select_replaces_the_default_set_extend_select_adds_ignore_removes() {
+        let p = FsPath::new("x.json");
+        let opt_in = meta::all()
+            .iter()
+            .find(|m| !m.default)
+            .map(|m| m.id.clone())
+            .expect("the catalog has opt-in fixes");
+        let on = meta::all()
+            .iter()
+            .find(|m| m.default)
+            .map(|m| m.id.clone())
+            .expect("the catalog has default fixes");
+        let c = Config::default();
+        assert!(c.enabled(&on, p) && !c.enabled(&opt_in, p));
+        let c = Config::parse(&format!("extend-select = [{opt_in:?}]\n")).unwrap();
+        assert!(c.enabled(&on, p) && c.enabled(&opt_in, p));
+        let c = Config::parse(&format!("select = [{opt_in:?}]\n")).unwrap();
+        assert!(!c.enabled(&on, p) && c.enabled(&opt_in, p));
+        let c = Config::parse(&format!(
+            "extend-select = [{opt_in:?}]\nignore = [{opt_in:?}]\n"
+        ))
+        .unwrap();
+        assert!(!c.enabled(&opt_in, p));
+        assert!(Config::parse("extend-select = [\"ZZ\"]\n").is_err());
+    }
+
+    #[test]
     fn parameters_are_typed() {
-        let c = Config::parse("[rules.TD003]\nstart_period = 90\n").unwrap();
-        assert_eq!(c.param("TD003", "start_period"), Some(&Value::from(90)));
-        let e = Config::parse("[rules.TD003]\nstart_period = \"90\"\n").unwrap_err();
+        let c = Config::parse("[rules.TD003]\nstartup_time = 90\n").unwrap();
+        assert_eq!(c.param("TD003", "startup_time"), Some(&Value::from(90)));
+        let e = Config::parse("[rules.TD003]\nstartup_time = \"90\"\n").unwrap_err();
         assert_eq!(e.line, 2);
         let e = Config::parse("[rules.TD003]\nnope = 1\n").unwrap_err();
         assert!(e.message.contains("has no parameter"), "{}", e.message);

@@ -19,9 +19,22 @@ pub fn init_text() -> String {
         "# pipefix.toml: which fixes pipefix runs, where, and with which parameters.\n\
          # Every setting is optional; the commented-out values are the defaults.\n\
          # `pipefix rules` lists the fixes; `pipefix explain ID` documents one.\n\n\
-         # Only these fixes (ids or prefixes such as \"TD\"); default: all of them.\n\
-         # select = [\"CP\", \"TD\"]\n\n\
-         # Never these fixes (ids or prefixes).\n\
+         # Only these fixes (ids or prefixes such as \"TD\"), instead of the default set\n\
+         # (the fixes marked `on` in `pipefix rules`: defects, whatever the team's taste).\n\
+         # select = [\"CP\", \"TD\"]\n\n",
+    );
+    let opt_in: Vec<String> = meta::all()
+        .iter()
+        .filter(|m| !m.default)
+        .map(|m| format!("\"{}\"", m.id))
+        .collect();
+    let _ = writeln!(
+        s,
+        "# Add fixes to the set: the opt-in ones are trade-offs a team chooses.\n# extend-select = [{}]\n",
+        opt_in.join(", ")
+    );
+    s.push_str(
+        "# Never these fixes (ids or prefixes).\n\
          # ignore = []\n\n\
          # Also apply the fixes marked unsafe (they change deploy behaviour more deeply).\n\
          # unsafe-fixes = false\n\n\

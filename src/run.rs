@@ -19,8 +19,9 @@ pub struct RunOptions {
     pub paths: Vec<PathBuf>,
     pub apply: bool,
     pub unsafe_fixes: bool,
-    /// Extra selection on top of the configuration (`--select`, `--ignore`).
+    /// Extra selection on top of the configuration (`--select`, `--extend-select`, `--ignore`).
     pub select: Vec<String>,
+    pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
     /// `IMAGE=DIGEST` pins from the command line.
     pub pins: Vec<(String, String)>,
@@ -42,6 +43,7 @@ impl Default for RunOptions {
             apply: false,
             unsafe_fixes: false,
             select: Vec::new(),
+            extend_select: Vec::new(),
             ignore: Vec::new(),
             pins: Vec::new(),
             config: None,
@@ -71,6 +73,9 @@ pub fn configuration(opts: &RunOptions) -> Result<Config, FileError> {
     if !opts.select.is_empty() {
         config.select = opts.select.clone();
     }
+    config
+        .extend_select
+        .extend(opts.extend_select.iter().cloned());
     config.ignore.extend(opts.ignore.iter().cloned());
     config.unsafe_fixes |= opts.unsafe_fixes;
     for (image, digest) in &opts.pins {

@@ -49,10 +49,12 @@ fn dry_run_shows_the_diffs_and_changes_nothing() {
     );
     assert!(stdout.contains("\"provider\": \"Manual\""));
     assert!(
-        stdout.contains("-                \"interval\": 5,\n+                \"interval\": 30,"),
+        stdout.contains(
+            "-                \"retries\": 1\n+                \"retries\": 2,\n+                \"startPeriod\": 50\n"
+        ),
         "{stdout}"
     );
-    assert!(stdout.contains("\"startPeriod\": 60"));
+    assert!(stdout.contains("+            \"healthCheckGracePeriodSeconds\": 50,"));
     assert!(!stdout.contains("\x1b["), "colour off a terminal");
     // Findings on stderr, `path:line:col: ID message`.
     assert!(
@@ -187,7 +189,7 @@ fn clean_tree_exits_0_and_unparsable_file_exits_2_but_others_are_fixed() {
     fs::write(bad.join("taskdef.json"), broken).expect("write");
     let good = dir.path().join("b");
     fs::create_dir_all(&good).expect("mkdir");
-    let td = "{\n  \"family\": \"x\",\n  \"containerDefinitions\": [\n    {\n      \"name\": \"app\",\n      \"image\": \"app\",\n      \"healthCheck\": {\n        \"command\": [\"CMD-SHELL\", \"true\"],\n        \"interval\": 5\n      }\n    }\n  ]\n}\n";
+    let td = "{\n  \"family\": \"x\",\n  \"containerDefinitions\": [\n    {\n      \"name\": \"app\",\n      \"image\": \"app\",\n      \"healthCheck\": {\n        \"command\": [\"CMD-SHELL\", \"true\"],\n        \"interval\": 5,\n        \"retries\": 1\n      }\n    }\n  ]\n}\n";
     fs::write(good.join("taskdef.json"), td).expect("write");
     let out = pipefix()
         .current_dir(dir.path())
@@ -205,7 +207,7 @@ fn clean_tree_exits_0_and_unparsable_file_exits_2_but_others_are_fixed() {
         broken
     );
     let fixed = fs::read_to_string(good.join("taskdef.json")).expect("read");
-    assert!(fixed.contains("\"interval\": 30"), "{fixed}");
+    assert!(fixed.contains("\"retries\": 2"), "{fixed}");
     assert!(Path::new(&good.join("taskdef.json")).exists());
 }
 
@@ -214,7 +216,7 @@ fn apply_keeps_permissions_and_leaves_no_temporary_file() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("taskdef.json");
-    let td = "{\r\n    \"family\": \"x\",\r\n    \"containerDefinitions\": [\r\n        {\r\n            \"name\": \"app\",\r\n            \"image\": \"app\",\r\n            \"healthCheck\": {\"command\": [\"CMD-SHELL\", \"true\"], \"interval\": 5, \"startPeriod\": 90}\r\n        }\r\n    ]\r\n}";
+    let td = "{\r\n    \"family\": \"x\",\r\n    \"containerDefinitions\": [\r\n        {\r\n            \"name\": \"app\",\r\n            \"image\": \"app\",\r\n            \"healthCheck\": {\"command\": [\"CMD-SHELL\", \"true\"], \"interval\": 5, \"retries\": 1, \"startPeriod\": 90}\r\n        }\r\n    ]\r\n}";
     fs::write(&file, td).expect("write");
     fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).expect("chmod");
     let inode = fs::metadata(&file).expect("meta").ino();
@@ -226,7 +228,7 @@ fn apply_keeps_permissions_and_leaves_no_temporary_file() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let fixed = fs::read_to_string(&file).expect("read");
     // CRLF kept, no final newline added, inline object stays inline, only the value changed.
-    assert_eq!(fixed, td.replace("\"interval\": 5", "\"interval\": 30"));
+    assert_eq!(fixed, td.replace("\"retries\": 1", "\"retries\": 2"));
     let meta = fs::metadata(&file).expect("meta");
     assert_eq!(meta.permissions().mode() & 0o777, 0o640);
     // Replaced by rename, not rewritten in place.

@@ -31,7 +31,7 @@ select = ["CP", "TD", "DG"]   # only what we trust
 
 [rules.TD003]
 # our app boots slowly
-start_period = 90
+startup_time = 90
 "#;
 
 #[test]
@@ -62,7 +62,7 @@ select = ["CP", "TD", "DG"]   # only what we trust
 
 [rules.TD003]
 # our app boots slowly
-start_period = 90
+startup_time = 90
 "#
     );
 }
@@ -119,7 +119,7 @@ fn configuration_errors_name_their_line() {
     for (text, line, words) in [
         ("select = [\"TD\"]\n\nbogus = 1\n", 3, "unknown key `bogus`"),
         (
-            "# c\n[rules.TD003]\nstart_period = \"90\"\n",
+            "# c\n[rules.TD003]\nstartup_time = \"90\"\n",
             3,
             "same type",
         ),
@@ -188,8 +188,11 @@ fn explain_prints_the_before_after_example() {
         out.contains("--- a/taskdef.json\n+++ b/taskdef.json\n"),
         "{out}"
     );
-    assert!(out.contains("\n-\t\t\t\t\"interval\": 5,\n"), "{out}");
-    assert!(out.contains("\n+\t\t\t\t\"interval\": 30,\n"), "{out}");
+    assert!(out.contains("\n-\t\t\t\t\"retries\": 1\n"), "{out}");
+    assert!(
+        out.contains("\n+\t\t\t\t\"retries\": 2,\n+\t\t\t\t\"startPeriod\": 50\n"),
+        "{out}"
+    );
     let (code, _, err) = output(pipefix(dir.path()).args(["explain", "NOPE"]));
     assert_eq!(code, 2);
     assert!(err.contains("no fix"), "{err}");

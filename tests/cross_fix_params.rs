@@ -6,7 +6,7 @@ use pipefix::config::Config;
 use pipefix::run::{self, RunOptions};
 
 #[test]
-fn sv002_grace_period_floor_is_td003_start_period() {
+fn sv002_grace_period_without_start_period_is_td003_startup_time() {
     let dir = tempfile::tempdir().expect("tempdir");
     let service = r#"{
   "serviceName": "shop",
@@ -20,7 +20,7 @@ fn sv002_grace_period_floor_is_td003_start_period() {
     fs::write(dir.path().join("service.json"), service).expect("write");
     let mut config = Config::default();
     config.select = vec!["SV002".to_string()];
-    config.set_param("TD003", "start_period", serde_json::json!(120));
+    config.set_param("TD003", "startup_time", serde_json::json!(120));
     let opts = RunOptions {
         paths: vec![dir.path().to_path_buf()],
         apply: true,
@@ -32,6 +32,6 @@ fn sv002_grace_period_floor_is_td003_start_period() {
     let fixed = fs::read_to_string(dir.path().join("service.json")).expect("read");
     assert!(
         fixed.contains("\"healthCheckGracePeriodSeconds\": 120"),
-        "the grace period should follow [rules.TD003] start_period:\n{fixed}"
+        "the grace period should follow [rules.TD003] startup_time:\n{fixed}"
     );
 }

@@ -350,10 +350,10 @@ fn secrets_next_to_a_fix_are_masked_except_in_the_patch() {
       "essential": true,
       "environment": [{{ "name": "API_PASSWORD", "value": "{secret}" }}],
       "healthCheck": {{
+        "retries": 1,
         "command": ["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"],
         "interval": 5,
-        "timeout": 2,
-        "retries": 1
+        "timeout": 2
       }}
     }}
   ]

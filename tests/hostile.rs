@@ -18,8 +18,8 @@ use assert_cmd::Command;
 use pipefix::run::{self, RunOptions};
 use pipefix::write::{self, Sink};
 
-/// A task definition that TD003 fixes (`"interval":5` → `"interval":30`).
-const TD: &str = r#"{"family":"x","containerDefinitions":[{"name":"app","image":"app","healthCheck":{"command":["CMD-SHELL","true"],"interval":5}}]}"#;
+/// A task definition that TD003 fixes (`"retries":1` → `"retries":2,"startPeriod":50`).
+const TD: &str = r#"{"family":"x","containerDefinitions":[{"name":"app","image":"app","healthCheck":{"command":["CMD-SHELL","true"],"interval":5,"retries":1}}]}"#;
 
 fn pipefix() -> Command {
     let mut c = Command::cargo_bin("pipefix").expect("binary");
@@ -72,7 +72,7 @@ impl Tree {
     fn assert_good_fixed(&self, out: &Output) {
         let fixed = fs::read_to_string(self.path("good/taskdef.json")).expect("read");
         assert!(
-            fixed.contains("\"interval\":30"),
+            fixed.contains("\"retries\":2"),
             "the other file was not fixed: {fixed}\n{}",
             stderr_of(out)
         );
@@ -146,7 +146,7 @@ fn utf8_bom_is_kept_when_the_file_is_fixed() {
     let after = fs::read(&p).expect("read");
     assert!(after.starts_with(b"\xEF\xBB\xBF"), "BOM dropped");
     let text = String::from_utf8(after[3..].to_vec()).expect("utf-8");
-    assert!(text.contains("\"interval\":30"), "{text}");
+    assert!(text.contains("\"retries\":2"), "{text}");
     assert!(!text.contains('\u{feff}'), "BOM duplicated");
     t.assert_good_fixed(&out);
 }
@@ -323,7 +323,7 @@ fn file_over_the_size_limit_is_refused_before_reading() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(
-            "error: ./bad/taskdef.json: refused: 2128 bytes is over the size limit of 1000 bytes (see --max-file-size)"
+            "error: ./bad/taskdef.json: refused: 2140 bytes is over the size limit of 1000 bytes (see --max-file-size)"
         ),
         "{stderr}"
     );
@@ -383,7 +383,7 @@ fn yaml_with_documents_tags_merge_keys_and_flow_is_parsed_and_fixed() {
         after,
         body.replace(
             "      interval: 5\n",
-            "      interval: 30\n      startPeriod: 60\n"
+            "      interval: 5\n      startPeriod: 45\n"
         )
     );
     t.assert_good_fixed(&out);
@@ -408,7 +408,7 @@ fn link_to_a_file_inside_the_root_fixes_the_target_and_stays_a_link() {
         PathBuf::from("../real/taskdef.json")
     );
     let real = fs::read_to_string(t.path("real/taskdef.json")).expect("read");
-    assert!(real.contains("\"interval\":30"), "{real}");
+    assert!(real.contains("\"retries\":2"), "{real}");
     assert_eq!(
         stderr.matches("TD003").count(),
         2,
@@ -434,7 +434,7 @@ fn link_to_a_lone_target_inside_the_root_is_fixed_through_the_link() {
             .is_symlink()
     );
     let real = fs::read_to_string(t.path("node_modules/taskdef.json")).expect("read");
-    assert!(real.contains("\"interval\":30"), "{real}");
+    assert!(real.contains("\"retries\":2"), "{real}");
     t.assert_good_fixed(&out);
 }
 
@@ -547,7 +547,7 @@ fn read_only_filesystem_is_reported_and_the_original_kept() {
     assert!(
         fs::read_to_string(t.path("good/taskdef.json"))
             .expect("read")
-            .contains("\"interval\":30")
+            .contains("\"retries\":2")
     );
     assert_no_temp_files(t.dir.path());
 }
@@ -583,7 +583,7 @@ fn full_filesystem_is_reported_and_the_original_kept() {
     assert!(
         fs::read_to_string(t.path("good/taskdef.json"))
             .expect("read")
-            .contains("\"interval\":30")
+            .contains("\"retries\":2")
     );
 }
 
@@ -686,7 +686,7 @@ fn injected_write_error_keeps_the_original_and_leaves_no_temp_file() {
     assert!(
         fs::read_to_string(t.path("good/taskdef.json"))
             .expect("read")
-            .contains("\"interval\":30")
+            .contains("\"retries\":2")
     );
     assert_no_temp_files(t.dir.path());
 }
@@ -728,7 +728,7 @@ fn file_changed_on_disk_between_read_and_write_is_not_overwritten() {
     assert!(
         fs::read_to_string(t.path("good/taskdef.json"))
             .expect("read")
-            .contains("\"interval\":30")
+            .contains("\"retries\":2")
     );
     assert_no_temp_files(t.dir.path());
 }
@@ -751,7 +751,7 @@ fn file_deleted_between_read_and_write_is_not_recreated() {
     assert!(
         fs::read_to_string(t.path("good/taskdef.json"))
             .expect("read")
-            .contains("\"interval\":30")
+            .contains("\"retries\":2")
     );
     assert_no_temp_files(t.dir.path());
 }
@@ -787,7 +787,7 @@ fn interrupted_apply(signal: &str, status: i32, name: &str) {
         (0..n)
             .filter(|i| {
                 fs::read_to_string(d.join(format!("svc{i:03}/taskdef.json")))
-                    .is_ok_and(|s| s.contains("\"interval\":30"))
+                    .is_ok_and(|s| s.contains("\"retries\":2"))
             })
             .count()
     };
@@ -809,7 +809,7 @@ fn interrupted_apply(signal: &str, status: i32, name: &str) {
         )),
         "{stderr}"
     );
-    let new = TD.replace("\"interval\":5", "\"interval\":30,\"startPeriod\":60");
+    let new = TD.replace("\"retries\":1", "\"retries\":2,\"startPeriod\":50");
     let mut old_count = 0;
     let mut new_count = 0;
     for i in 0..n {

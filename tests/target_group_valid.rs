@@ -68,10 +68,7 @@ fn the_fixed_target_group_is_valid_for_elbv2() {
     assert_ne!(out.status.code(), Some(2), "{stderr}");
     let pipeline = dir.path().join("pipeline");
     let fixed = std::fs::read_to_string(pipeline.join("target_group.json")).expect("read");
-    assert!(
-        fixed.contains("\"HealthCheckIntervalSeconds\": 10"),
-        "{fixed}"
-    );
+    assert!(fixed.contains("\"UnhealthyThresholdCount\": 6"), "{fixed}");
     let attrs =
         std::fs::read_to_string(pipeline.join("target_group_attributes.json")).expect("read");
     assert!(attrs.contains("\"Value\": \"30\""), "{attrs}");

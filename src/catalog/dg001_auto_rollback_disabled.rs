@@ -10,7 +10,12 @@ use super::{Context, Finding, Safety};
 
 pub struct Rule;
 
-const REQUIRED: [&str; 2] = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"];
+/// Whether a document classified as a deployment group is one: a `create-deployment` input
+/// also names its group, but carries the `revision` to deploy (a group's own record has
+/// `targetRevision`), and its settings are one deployment's, not the group's.
+pub fn is_group(dg: &Value) -> bool {
+    dg.get("revision").is_none()
+}
 
 /// Whether the group watches alarms, which makes rolling back on them meaningful.
 pub fn watches_alarms(dg: &Value) -> bool {
@@ -28,7 +33,11 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let extra = cx.param_strings("extra_events");
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            if !is_group(dg) {
+                continue;
+            }
             let arc = dg.get("autoRollbackConfiguration");
             let enabled = arc.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);
             let events: Vec<&str> = arc
@@ -36,7 +45,23 @@ impl super::Rule for Rule {
                 .and_then(Value::as_array)
                 .map(|e| e.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
-            let missing: Vec<&str> = REQUIRED
+            // Rolling back on failure is what the group needs; on an alarm only where alarms
+            // are watched. DEPLOYMENT_STOP_ON_REQUEST is a team's choice and never added.
+            let mut required = vec!["DEPLOYMENT_FAILURE"];
+            if watches_alarms(dg) {
+                required.push("DEPLOYMENT_STOP_ON_ALARM");
+            }
+            // Events a team opts into (`extra_events`), e.g. rolling back a deployment a person
+            // stops; DEPLOYMENT_STOP_ON_ALARM only where alarms are watched.
+            for e in &extra {
+                if !required.contains(&e.as_str())
+                    && (e == "DEPLOYMENT_STOP_ON_REQUEST"
+                        || (e == "DEPLOYMENT_STOP_ON_ALARM" && watches_alarms(dg)))
+                {
+                    required.push(e.as_str());
+                }
+            }
+            let missing: Vec<&str> = required
                 .iter()
                 .copied()
                 .filter(|e| !events.contains(e))
@@ -45,14 +70,7 @@ impl super::Rule for Rule {
                 continue;
             }
             let mut wanted: Vec<String> = events.iter().map(|e| e.to_string()).collect();
-            for e in REQUIRED {
-                if !wanted.iter().any(|w| w == e) {
-                    wanted.push(e.to_string());
-                }
-            }
-            if watches_alarms(dg) && !wanted.iter().any(|w| w == "DEPLOYMENT_STOP_ON_ALARM") {
-                wanted.push("DEPLOYMENT_STOP_ON_ALARM".to_string());
-            }
+            wanted.extend(missing.iter().map(|e| e.to_string()));
             let ops = match arc {
                 Some(a) if a.is_object() => {
                     let path = root.key("autoRollbackConfiguration");
@@ -90,6 +108,10 @@ impl super::Rule for Rule {
                 )
             } else if !enabled {
                 format!("deployment group \"{name}\" has automatic rollback disabled")
+            } else if missing == ["DEPLOYMENT_STOP_ON_ALARM"] {
+                format!(
+                    "deployment group \"{name}\" watches alarms but does not roll back when one fires"
+                )
             } else {
                 format!(
                     "deployment group \"{name}\" does not roll back on {}",
@@ -104,7 +126,11 @@ impl super::Rule for Rule {
                     message,
                 )
                 .with_fix(
-                    "enable automatic rollback on failure and on a stopped deployment",
+                    if missing.is_empty() {
+                        "enable automatic rollback".to_string()
+                    } else {
+                        format!("roll back automatically on {}", missing.join(" and "))
+                    },
                     Safety::Safe,
                     ops,
                 ),

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::dg001_auto_rollback_disabled::watches_alarms;
+use super::dg001_auto_rollback_disabled::{is_group, watches_alarms};
 use super::support::{after_first_of, docs_of, set_key};
 use super::{Context, Finding, Safety};
 
@@ -19,6 +19,9 @@ impl super::Rule for Rule {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let configured = cx.param_strings("alarm_names");
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            if !is_group(dg) {
+                continue;
+            }
             let name = dg
                 .get("deploymentGroupName")
                 .and_then(Value::as_str)
@@ -31,27 +34,8 @@ impl super::Rule for Rule {
                 .and_then(Value::as_array)
                 .map(|e| e.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
+            // A group that watches alarms is DG001's: it rolls back when one fires.
             if watches_alarms(dg) {
-                // Alarms are watched: roll back when one fires (once rollback itself is on).
-                if rollback_on && !events.contains(&"DEPLOYMENT_STOP_ON_ALARM") {
-                    let mut wanted: Vec<&str> = events.clone();
-                    wanted.push("DEPLOYMENT_STOP_ON_ALARM");
-                    let path = root.key("autoRollbackConfiguration");
-                    let a = arc.cloned().unwrap_or(Value::Null);
-                    out.push(
-                        Finding::at(
-                            cx.id(),
-                            file,
-                            path.key("events"),
-                            format!("deployment group \"{name}\" watches alarms but does not roll back when one fires"),
-                        )
-                        .with_fix(
-                            "roll back on DEPLOYMENT_STOP_ON_ALARM",
-                            Safety::Safe,
-                            vec![set_key(&path, &a, "events", json!(wanted), Position::End)],
-                        ),
-                    );
-                }
                 continue;
             }
             let at = root.key("alarmConfiguration");
@@ -134,13 +118,20 @@ impl super::Rule for Rule {
                         },
                     )
                     .with_fix(
-                        "watch the configured alarms and roll back when one fires",
-                        Safety::Safe,
+                        "watch the alarms and roll back when one fires",
+                        // Alarms named in the configuration are the team's statement that they
+                        // exist; alarms the group lists with monitoring switched off may have
+                        // been switched off on purpose, or deleted since.
+                        if configured.is_empty() {
+                            Safety::Unsafe
+                        } else {
+                            Safety::Safe
+                        },
                         ops,
                     )
                     .follow_up(format!(
-                        "Make sure the alarms {} exist in CloudWatch in the group's region",
-                        configured.join(", ")
+                        "Make sure the alarms {} exist in CloudWatch in the group's region: a deployment fails when a watched alarm does not",
+                        names.join(", ")
                     )),
                 );
                 continue;

@@ -4,10 +4,64 @@ use serde_json::{Value, json};
 
 use crate::model::Kind;
 
-use super::support::{after_first_of, docs_of, set_key};
+use super::dg001_auto_rollback_disabled::is_group;
+use super::support::{after_first_of, cached_regex, docs_of, set_key};
 use super::{Context, Finding, Safety};
 
 pub struct Rule;
+
+/// The words of a name: split at separators and at lower-to-upper case changes
+/// (`shopProdDg` → shop, Prod, Dg).
+fn words(name: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut prev: Option<char> = None;
+    for (i, c) in name.char_indices() {
+        let boundary =
+            !c.is_alphanumeric() || prev.is_some_and(|p| p.is_lowercase() && c.is_uppercase());
+        if boundary && let Some(s) = start.take() {
+            out.push(&name[s..i]);
+        }
+        if c.is_alphanumeric() && start.is_none() {
+            start = Some(i);
+        }
+        prev = Some(c);
+    }
+    if let Some(s) = start {
+        out.push(&name[s..]);
+    }
+    out
+}
+
+/// Whether the group deploys to production: a name of the group, its application, service or
+/// cluster says production; or none says production and none names another environment (a
+/// group that names no environment is the service's only one).
+fn is_production(cx: &Context<'_>, dg: &Value) -> bool {
+    let mut names: Vec<&str> = ["deploymentGroupName", "applicationName"]
+        .iter()
+        .filter_map(|k| dg.get(*k).and_then(Value::as_str))
+        .collect();
+    for svc in dg
+        .get("ecsServices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for k in ["serviceName", "clusterName"] {
+            if let Some(n) = svc.get(k).and_then(Value::as_str) {
+                names.push(n);
+            }
+        }
+    }
+    let says = |param: &str| {
+        let pattern = cx.param_str(param);
+        let Some(re) = cached_regex(&format!("^(?:{pattern})$")) else {
+            return false;
+        };
+        !pattern.is_empty() && names.iter().flat_map(|n| words(n)).any(|w| re.is_match(w))
+    };
+    says("production_pattern") || !says("non_production_pattern")
+}
 
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
@@ -20,9 +74,15 @@ impl super::Rule for Rule {
             s => s,
         };
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            if !is_group(dg) {
+                continue;
+            }
             let ecs = dg.get("computePlatform").and_then(Value::as_str) == Some("ECS")
                 || dg.get("ecsServices").is_some();
             if !ecs {
+                continue;
+            }
+            if !is_production(cx, dg) {
                 continue;
             }
             let current = dg.get("deploymentConfigName").and_then(Value::as_str);
@@ -48,5 +108,18 @@ impl super::Rule for Rule {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::words;
+
+    #[test]
+    fn names_split_into_words() {
+        assert_eq!(words("shop-prod-dg"), ["shop", "prod", "dg"]);
+        assert_eq!(words("shopProdDg"), ["shop", "Prod", "Dg"]);
+        assert_eq!(words("products_api"), ["products", "api"]);
+        assert!(words("").is_empty());
     }
 }

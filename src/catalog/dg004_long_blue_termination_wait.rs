@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::document::Op;
 use crate::model::Kind;
 
+use super::dg001_auto_rollback_disabled::is_group;
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
 
@@ -18,6 +19,9 @@ impl super::Rule for Rule {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let max = cx.param_u64("max_wait").unwrap_or(15).min(2880);
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
+            if !is_group(dg) {
+                continue;
+            }
             let pointer = "/blueGreenDeploymentConfiguration/terminateBlueInstancesOnDeploymentSuccess/terminationWaitTimeInMinutes";
             let Some(wait) = dg.pointer(pointer).and_then(Value::as_u64) else {
                 continue;

@@ -19,6 +19,9 @@ pub struct Meta {
     pub title: String,
     pub kinds: Vec<String>,
     pub safety: Safety,
+    /// On by default (a defect by definition) or opt-in (a trade-off a team chooses with
+    /// `select` / `extend-select`).
+    pub default: bool,
     pub summary: String,
     pub why: String,
     #[serde(default)]
@@ -78,6 +81,9 @@ pub struct Example {
 pub struct ExampleOptions {
     #[serde(default)]
     pub unsafe_fixes: bool,
+    /// Other fixes that run with this one (as `extend-select`), for fixes that follow them.
+    #[serde(default)]
+    pub select: Vec<String>,
     /// `[rules.<ID>]` parameters, as in pipefix.toml.
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
@@ -101,6 +107,11 @@ impl Meta {
             .iter()
             .filter_map(|k| Kind::from_name(k))
             .collect()
+    }
+
+    /// `on` for the default set, `opt-in` for the rest.
+    pub fn selection(&self) -> &'static str {
+        if self.default { "on" } else { "opt-in" }
     }
 
     pub fn default_param(&self, name: &str) -> Option<serde_json::Value> {
@@ -136,11 +147,12 @@ pub fn get(id: &str) -> Option<&'static Meta> {
 
 /// The catalog as a Markdown table (the README's list is this, checked by a test).
 pub fn markdown_table() -> String {
-    let mut out = String::from("| id | safety | reads | fix |\n|---|---|---|---|\n");
+    let mut out = String::from("| id | default | safety | reads | fix |\n|---|---|---|---|---|\n");
     for m in all() {
         out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} |\n",
             m.id,
+            m.selection(),
             m.safety,
             m.kinds.join(", "),
             m.title.replace('|', "\\|")

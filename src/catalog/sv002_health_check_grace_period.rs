@@ -1,14 +1,98 @@
 //! SV002: a service behind a load balancer gives new tasks a grace period before health
-//! checks count, at least as long as the container's start period.
+//! checks count: more than 0, and at least the start period of the container behind the load
+//! balancer as TD003 leaves it.
 
 use serde_json::{Value, json};
 
 use crate::model::Kind;
 
 use super::support::{after_first_of, docs_of, set_key};
+use super::td003_container_health_check_timing as td003;
 use super::{Context, Finding, Safety};
 
 pub struct Rule;
+
+/// The containers whose start period bounds a service's grace period, each with its start
+/// period after TD003's fix, and whether they are known to be the ones behind the load
+/// balancer (`false`: the main container is one of them, but which one cannot be told).
+struct Candidates {
+    start_periods: Vec<(String, u64)>,
+    certain: bool,
+}
+
+/// The family a service's `taskDefinition` names (`family`, `family:3`, or an ARN).
+fn family_of(reference: &str) -> &str {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    last.split(':').next().unwrap_or(last)
+}
+
+fn candidates(cx: &Context<'_>, svc: &Value, startup: u64) -> Candidates {
+    let family = svc
+        .get("taskDefinition")
+        .and_then(Value::as_str)
+        .map(family_of);
+    let all: Vec<(usize, &Value)> = docs_of(cx.unit, Kind::TaskDef)
+        .map(|(i, v, _)| (i, v))
+        .collect();
+    // The service's own task definition: the unit's task definition of the family the service
+    // names; without a name, the unit's only task definition. Another family's task definition
+    // says nothing about this service.
+    let tds: Vec<(usize, &Value)> = match family {
+        Some(f) => all
+            .into_iter()
+            .filter(|(_, td)| td.get("family").and_then(Value::as_str) == Some(f))
+            .collect(),
+        None if all.len() == 1 => all,
+        None => Vec::new(),
+    };
+    let mut containers: Vec<(String, u64, bool)> = Vec::new();
+    for (i, td) in tds {
+        let td003_runs = cx.config.enabled("TD003", &cx.unit.files[i].path);
+        for c in td
+            .get("containerDefinitions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+            let start = if td003_runs {
+                td003::start_period_after_fix(c, startup)
+            } else {
+                c.pointer("/healthCheck/startPeriod")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            };
+            containers.push((name.to_string(), start, td003::essential(c)));
+        }
+    }
+    let behind_lb: Vec<&str> = svc
+        .get("loadBalancers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|lb| lb.get("containerName").and_then(Value::as_str))
+        .collect();
+    let named: Vec<(String, u64)> = containers
+        .iter()
+        .filter(|(n, _, _)| behind_lb.contains(&n.as_str()))
+        .map(|(n, s, _)| (n.clone(), *s))
+        .collect();
+    if !named.is_empty() {
+        return Candidates {
+            start_periods: named,
+            certain: true,
+        };
+    }
+    let essential: Vec<(String, u64)> = containers
+        .iter()
+        .filter(|(_, _, e)| *e)
+        .map(|(n, s, _)| (n.clone(), *s))
+        .collect();
+    Candidates {
+        certain: essential.len() == 1,
+        start_periods: essential,
+    }
+}
 
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
@@ -16,32 +100,7 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        // The floor is TD003's start period (configuration, else its catalog default), as
-        // the catalog documents: the grace period covers the same start-up time.
-        let floor = cx
-            .config
-            .param("TD003", "start_period")
-            .cloned()
-            .or_else(|| super::meta::get("TD003").and_then(|m| m.default_param("start_period")))
-            .and_then(|v| v.as_u64())
-            .unwrap_or(60);
-        // The longest container start period of the unit's task definition, when there is one.
-        let start_period = cx
-            .unit
-            .single(Kind::TaskDef)
-            .and_then(|(_, f)| f.value())
-            .and_then(|td| td.get("containerDefinitions").and_then(Value::as_array))
-            .map(|cs| {
-                cs.iter()
-                    .filter_map(|c| {
-                        c.pointer("/healthCheck/startPeriod")
-                            .and_then(Value::as_u64)
-                    })
-                    .max()
-                    .unwrap_or(0)
-            })
-            .unwrap_or(0);
-        let wanted = floor.max(start_period);
+        let startup = td003::startup_time(cx.config);
         for (file, svc, root) in docs_of(cx.unit, Kind::EcsService) {
             let has_lb = svc
                 .get("loadBalancers")
@@ -50,26 +109,65 @@ impl super::Rule for Rule {
             if !has_lb {
                 continue;
             }
-            let current = svc
-                .get("healthCheckGracePeriodSeconds")
-                .and_then(Value::as_u64);
-            if current.is_some_and(|c| c >= wanted) {
+            let grace = match svc.get("healthCheckGracePeriodSeconds") {
+                None => 0,
+                Some(v) => match v.as_u64() {
+                    Some(n) => n,
+                    // A template token or another type: not judged.
+                    None => continue,
+                },
+            };
+            let cands = candidates(cx, svc, startup);
+            // Behind every container that may be the main one: the grace period must reach
+            // all of them to be provably enough (the smallest provable value), and is
+            // provably short only when it is below all of them.
+            let need = if cands.certain {
+                cands.start_periods.iter().map(|(_, s)| *s).max()
+            } else {
+                cands.start_periods.iter().map(|(_, s)| *s).min()
+            }
+            .unwrap_or(0);
+            let raise_to = cands
+                .start_periods
+                .iter()
+                .max_by_key(|(_, s)| *s)
+                .filter(|(_, s)| *s > 0)
+                .cloned();
+            if grace > 0 && grace >= need {
                 continue;
             }
+            let (wanted, because) = match &raise_to {
+                Some((name, s)) => (
+                    *s,
+                    format!(
+                        "the start period of container \"{name}\"{}",
+                        if cands.certain {
+                            ""
+                        } else {
+                            " (the longest of the containers that may be behind the load balancer)"
+                        }
+                    ),
+                ),
+                None => (
+                    startup.max(1),
+                    "no container start period covers start-up, so the expected start-up time ([rules.TD003] startup_time)".to_string(),
+                ),
+            };
             let name = svc
                 .get("serviceName")
                 .and_then(Value::as_str)
                 .unwrap_or("?");
-            let what = match current {
-                Some(c) => format!("a health check grace period of {c}s"),
-                None => "no health check grace period".to_string(),
+            let what = if grace == 0 {
+                "no health check grace period".to_string()
+            } else {
+                format!("a health check grace period of {grace}s")
             };
             out.push(
                 Finding::at(
                     cx.id(),
                     file,
                     root.key("healthCheckGracePeriodSeconds"),
-                    format!("service \"{name}\" has {what}: the load balancer fails new tasks before they finish starting (wanted at least {wanted}s)"),
+                    format!("service \"{name}\" has {what} behind a load balancer: the load balancer's health checks count while new tasks are still starting (wanted {wanted}s: {because})"),
                 )
                 .with_fix(
                     format!("set healthCheckGracePeriodSeconds to {wanted}"),
@@ -78,5 +176,20 @@ impl super::Rule for Rule {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::family_of;
+
+    #[test]
+    fn families_of_task_definition_references() {
+        assert_eq!(family_of("shop"), "shop");
+        assert_eq!(family_of("shop:12"), "shop");
+        assert_eq!(
+            family_of("arn:aws:ecs:eu-west-1:111122223333:task-definition/shop:12"),
+            "shop"
+        );
     }
 }

@@ -18,7 +18,6 @@ const UNHEALTHY: &str = "UnhealthyThresholdCount";
 
 /// AWS ranges (CreateTargetGroup / ModifyTargetGroup).
 const INTERVAL_RANGE: (u64, u64) = (5, 300);
-const TIMEOUT_RANGE: (u64, u64) = (2, 120);
 const THRESHOLD_RANGE: (u64, u64) = (2, 10);
 
 /// What AWS uses when a key is left out, for HTTP/HTTPS target groups of type ip or instance.
@@ -27,30 +26,27 @@ const DEFAULT_TIMEOUT: u64 = 5;
 const DEFAULT_HEALTHY: u64 = 5;
 const DEFAULT_UNHEALTHY: u64 = 2;
 
-/// The bounds the fix brings a target group to, from its parameters, kept inside the AWS
-/// ranges and consistent with each other.
+/// What the fix protects, from its parameters: how long a target must keep failing before it
+/// is evicted, and (when set) how long a recovering target may take to count as healthy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bounds {
-    pub min_interval: u64,
-    pub max_interval: u64,
-    pub min_timeout: u64,
-    pub max_healthy: u64,
-    pub min_unhealthy: u64,
+    /// `interval x unhealthy threshold` must reach this many seconds.
+    pub min_time_to_unhealthy: u64,
+    /// `interval x healthy threshold` must not exceed this many seconds; 0: not judged.
+    pub max_time_to_healthy: u64,
 }
+
+/// The longest eviction time the fix can always reach: 10 failures 300 s apart.
+const MAX_TIME_TO_UNHEALTHY: u64 = INTERVAL_RANGE.1 * THRESHOLD_RANGE.1;
 
 impl Bounds {
     fn from_params(cx: &Context<'_>) -> Bounds {
-        let clamp =
-            |v: Option<u64>, default: u64, (lo, hi): (u64, u64)| v.unwrap_or(default).clamp(lo, hi);
-        let min_interval = clamp(cx.param_u64("min_interval"), 10, INTERVAL_RANGE);
-        let max_interval =
-            clamp(cx.param_u64("max_interval"), 30, INTERVAL_RANGE).max(min_interval);
         Bounds {
-            min_interval,
-            max_interval,
-            min_timeout: clamp(cx.param_u64("min_timeout"), 5, TIMEOUT_RANGE),
-            max_healthy: clamp(cx.param_u64("max_healthy_threshold"), 3, THRESHOLD_RANGE),
-            min_unhealthy: clamp(cx.param_u64("min_unhealthy_threshold"), 3, THRESHOLD_RANGE),
+            min_time_to_unhealthy: cx
+                .param_u64("min_time_to_unhealthy")
+                .unwrap_or(30)
+                .min(MAX_TIME_TO_UNHEALTHY),
+            max_time_to_healthy: cx.param_u64("max_time_to_healthy").unwrap_or(0),
         }
     }
 }
@@ -65,23 +61,31 @@ pub struct Timing {
     pub unhealthy: u64,
 }
 
-/// The timing `t` should have: each value moved into its bounds, the others kept.
+/// The smallest change that brings `t` within `b`: a target that keeps failing is evicted after
+/// `interval x unhealthy` seconds, so the unhealthy threshold rises first (it slows nothing
+/// else), the interval only when 10 failures are not enough; a recovering target counts as
+/// healthy after `interval x healthy` seconds, so (when judged) the healthy threshold falls.
+/// Nothing else changes and nothing moves the other way.
 pub fn wanted(t: Timing, b: Bounds) -> Timing {
-    // Never shorten a timeout (that makes checks stricter); the interval makes room for it.
-    let timeout = t.timeout.max(b.min_timeout).min(TIMEOUT_RANGE.1);
-    let interval = t
-        .interval
-        .clamp(b.min_interval, b.max_interval)
-        .max(timeout + 1)
-        .min(INTERVAL_RANGE.1);
-    // Only reachable with a timeout of 120 and an interval bound below it: the timeout gives.
-    let timeout = timeout.min(interval - 1);
-    Timing {
-        interval,
-        timeout,
-        healthy: t.healthy.min(b.max_healthy).max(THRESHOLD_RANGE.0),
-        unhealthy: t.unhealthy.max(b.min_unhealthy).min(THRESHOLD_RANGE.1),
+    let mut w = t;
+    let interval = t.interval.clamp(INTERVAL_RANGE.0, INTERVAL_RANGE.1);
+    if interval * t.unhealthy < b.min_time_to_unhealthy {
+        w.unhealthy = b
+            .min_time_to_unhealthy
+            .div_ceil(interval)
+            .clamp(t.unhealthy, THRESHOLD_RANGE.1);
+        if interval * w.unhealthy < b.min_time_to_unhealthy {
+            w.interval = b
+                .min_time_to_unhealthy
+                .div_ceil(w.unhealthy)
+                .clamp(interval, INTERVAL_RANGE.1);
+        }
     }
+    let interval = w.interval.clamp(INTERVAL_RANGE.0, INTERVAL_RANGE.1);
+    if b.max_time_to_healthy > 0 && interval * t.healthy > b.max_time_to_healthy {
+        w.healthy = (b.max_time_to_healthy / interval).clamp(THRESHOLD_RANGE.0, t.healthy);
+    }
+    w
 }
 
 /// Whether TG001 applies: an HTTP/HTTPS (Application Load Balancer) target group of
@@ -156,6 +160,7 @@ fn report(
     now: Timing,
     want: Timing,
 ) {
+    let bounds = Bounds::from_params(cx);
     let fields = [
         (INTERVAL, "interval", now.interval, want.interval),
         (TIMEOUT, "timeout", now.timeout, want.timeout),
@@ -222,23 +227,28 @@ fn report(
         .iter()
         .find_map(|k| tg.get(*k).and_then(Value::as_str))
         .unwrap_or("?");
-    let aggressive = want.interval > now.interval
-        || want.timeout > now.timeout
-        || want.unhealthy > now.unhealthy;
-    let slow = want.interval < now.interval || want.healthy < now.healthy;
-    let verdict = match (aggressive, slow) {
-        (true, true) => {
-            "too aggressive for tasks that start slowly, and too slow to count them healthy"
-        }
-        (true, false) => "too aggressive: tasks are evicted before they finish starting",
-        _ => "too slow: deployments wait long for each task to count as healthy",
-    };
+    let mut verdict = Vec::new();
+    if want.interval > now.interval || want.unhealthy > now.unhealthy {
+        verdict.push(format!(
+            "evict a target after {}s of failed checks (interval x unhealthy threshold), wanted at least {}s: a task that pauses briefly is killed",
+            now.interval * now.unhealthy,
+            bounds.min_time_to_unhealthy
+        ));
+    }
+    if want.healthy < now.healthy {
+        verdict.push(format!(
+            "take {}s to count a recovering target healthy (interval x healthy threshold), wanted at most {}s",
+            now.interval * now.healthy,
+            bounds.max_time_to_healthy
+        ));
+    }
+    let verdict = verdict.join("; and ");
     let mut finding = Finding::at(
         cx.id(),
         file,
         path.clone(),
         format!(
-            "target group \"{name}\" health checks are {verdict} ({})",
+            "target group \"{name}\" health checks {verdict} ({})",
             why.join(", ")
         ),
     )
@@ -264,11 +274,8 @@ mod tests {
     use super::*;
 
     const B: Bounds = Bounds {
-        min_interval: 10,
-        max_interval: 30,
-        min_timeout: 5,
-        max_healthy: 3,
-        min_unhealthy: 3,
+        min_time_to_unhealthy: 30,
+        max_time_to_healthy: 0,
     };
 
     fn t(interval: u64, timeout: u64, healthy: u64, unhealthy: u64) -> Timing {
@@ -281,27 +288,38 @@ mod tests {
     }
 
     #[test]
-    fn aggressive_values_rise_slow_values_fall_good_values_stay() {
-        assert_eq!(wanted(t(5, 2, 5, 2), B), t(10, 5, 3, 3));
-        assert_eq!(wanted(t(15, 5, 2, 3), B), t(15, 5, 2, 3));
-        assert_eq!(wanted(t(60, 10, 10, 10), B), t(30, 10, 3, 10));
-        // AWS defaults: healthy 5 is too slow, unhealthy 2 too quick.
-        assert_eq!(wanted(t(30, 5, 5, 2), B), t(30, 5, 3, 3));
+    fn the_unhealthy_threshold_rises_first_and_the_interval_only_past_ten() {
+        // 5 s x 2 = 10 s: six failures make 30 s; the interval and the timeout stay.
+        assert_eq!(wanted(t(5, 2, 5, 2), B), t(5, 2, 5, 6));
+        // AWS defaults: 30 s x 2 = 60 s, left alone; slow healthy thresholds are not judged.
+        assert_eq!(wanted(t(30, 5, 5, 2), B), t(30, 5, 5, 2));
+        assert_eq!(wanted(t(10, 5, 2, 3), B), t(10, 5, 2, 3));
+        let long = Bounds {
+            min_time_to_unhealthy: 120,
+            ..B
+        };
+        assert_eq!(wanted(t(5, 2, 2, 2), long), t(12, 2, 2, 10));
     }
 
     #[test]
-    fn the_timeout_stays_below_the_interval() {
-        // A slow health endpoint keeps its timeout; the interval makes room.
-        assert_eq!(wanted(t(60, 45, 2, 3), B).interval, 46);
-        assert_eq!(wanted(t(10, 10, 2, 3), B), t(11, 10, 2, 3));
-        let w = wanted(t(300, 120, 2, 3), B);
-        assert!(w.timeout < w.interval && w.interval <= 300);
-        let tight = Bounds {
-            min_timeout: 120,
+    fn the_healthy_threshold_falls_only_when_judged() {
+        let b = Bounds {
+            max_time_to_healthy: 60,
             ..B
         };
-        let w = wanted(t(5, 2, 2, 2), tight);
-        assert_eq!((w.interval, w.timeout), (121, 120));
+        assert_eq!(wanted(t(30, 5, 5, 2), b), t(30, 5, 2, 2));
+        assert_eq!(wanted(t(10, 5, 5, 3), b), t(10, 5, 5, 3));
+        // Never below AWS's minimum of 2, and the interval is never lowered for it.
+        assert_eq!(wanted(t(60, 10, 5, 2), b), t(60, 10, 2, 2));
+        for interval in [5, 6, 10, 30, 60, 300] {
+            for u in 2..=10 {
+                for h in 2..=10 {
+                    let w = wanted(t(interval, 2, h, u), b);
+                    assert_eq!(wanted(w, b), w, "converges");
+                    assert!(w.interval >= interval && w.unhealthy >= u && w.healthy <= h);
+                }
+            }
+        }
     }
 
     #[test]

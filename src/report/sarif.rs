@@ -103,13 +103,17 @@ fn rule(m: &Meta) -> Value {
     }
     let mut tags: Vec<String> = m.kinds.clone();
     tags.push(format!("safety:{}", m.safety));
+    if !m.default {
+        tags.push("opt-in".to_string());
+    }
     let mut r = json!({
         "id": m.id,
         "name": m.name,
         "shortDescription": { "text": m.title },
         "fullDescription": { "text": m.summary.trim() },
         "help": { "text": text, "markdown": md },
-        "defaultConfiguration": { "level": level_of(m.safety, is_log) },
+        // Opt-in fixes are off unless a team selects them (`extend-select`).
+        "defaultConfiguration": { "level": level_of(m.safety, is_log), "enabled": m.default },
         "properties": { "tags": tags, "safety": m.safety },
     });
     if let Some(first) = m.references.first()
