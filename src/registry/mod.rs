@@ -200,10 +200,14 @@ impl Resolver {
                 }
                 403 => return Err(format!("403 from {}: access denied", r.host)),
                 404 => {
-                    // A GET says which: no such repository, or no such tag.
+                    // Which: no such repository, or no such tag. Distribution answers
+                    // MANIFEST_UNKNOWN for both on a manifest; its tag list says NAME_UNKNOWN
+                    // for a repository it does not have.
+                    let tags = format!("{}/v2/{}/tags/list", r.base_url(), r.repository);
                     let code = self
-                        .send(r, Method::Get, &url, auth.as_deref())
+                        .send(r, Method::Get, &tags, auth.as_deref())
                         .ok()
+                        .filter(|g| g.status == 404)
                         .and_then(|g| g.body)
                         .and_then(|b| error_code(&b));
                     let what = match code.as_deref() {
