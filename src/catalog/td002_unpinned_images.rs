@@ -203,15 +203,27 @@ impl super::Rule for Rule {
                 Some(d) => {
                     let pinned = format!("{}@{d}", image_repository(image));
                     let shown_tag = tag.unwrap_or("latest");
+                    let mut ops = vec![crate::document::Op::Replace {
+                        path: w.path.clone(),
+                        value: Value::from(pinned.clone()),
+                    }];
+                    // YAML keeps the tag readable in a comment; JSON has none, so there the
+                    // diff and the fix's title name it.
+                    if cx.unit.files[w.file]
+                        .doc()
+                        .is_some_and(|(doc, _)| doc.format() == crate::document::Format::Yaml)
+                    {
+                        ops.push(crate::document::Op::Comment {
+                            path: w.path,
+                            text: format!("tag: {shown_tag}"),
+                        });
+                    }
                     finding.with_fix(
                         format!(
                             "pin \"{name}\" to {pinned} (the digest of tag \"{shown_tag}\", {source})"
                         ),
                         Safety::Safe,
-                        vec![crate::document::Op::Replace {
-                            path: w.path,
-                            value: Value::from(pinned),
-                        }],
+                        ops,
                     )
                 }
                 None => finding.follow_up(lookup_command(image, tag.unwrap_or("latest"))),
