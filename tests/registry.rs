@@ -807,3 +807,89 @@ fn the_plooral_example_gets_every_image_pinned_from_a_local_registry() {
         assert_eq!(fs::read(&p).expect("read"), b, "{} changed", p.display());
     }
 }
+
+/// A registry stub that counts manifest requests and answers each with `answer(n)`.
+fn counting_stub(
+    max: usize,
+    answer: impl Fn(usize) -> (&'static str, Vec<(&'static str, String)>) + Send + 'static,
+) -> (String, Arc<AtomicUsize>, std::thread::JoinHandle<()>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    let (host, handle) = stub(max, move |req, stream, _| {
+        if req.target.contains("/manifests/") {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            let (status, headers) = answer(n);
+            respond(stream, status, &headers, b"");
+        } else {
+            respond(stream, "404 Not Found", &[], b"");
+        }
+    });
+    (host, count, handle)
+}
+
+#[test]
+fn without_the_flag_or_with_offline_nothing_touches_the_network() {
+    let (host, count, handle) = counting_stub(1, |_| ("500 Internal Server Error", vec![]));
+    let image = format!("{host}/team/app:1.0");
+    let (dir, file) = workdir(&[&image]);
+    let docker = dir.path().join("docker");
+    let before = fs::read_to_string(&file).expect("read");
+    let plain = pipefix(dir.path(), &docker, &["--apply"]);
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+    fs::write(dir.path().join("pipefix.toml"), "resolve-digests = true\n").expect("config");
+    let offline = pipefix(dir.path(), &docker, &["--apply", "--offline"]);
+    assert_eq!(offline.code, 1, "{}", offline.stderr);
+    assert_eq!(count.load(Ordering::SeqCst), 0);
+    assert_eq!(fs::read_to_string(&file).expect("read"), before);
+    // --help says so.
+    let help = Command::cargo_bin("pipefix")
+        .expect("binary")
+        .arg("--help")
+        .output()
+        .expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("never touches the network"), "{help}");
+    drop(handle);
+}
+
+#[test]
+fn one_request_per_distinct_reference_and_retries_on_503() {
+    let digest = format!("sha256:{}", "cd".repeat(32));
+    let answered = digest.clone();
+    // The first answer is a 503 with Retry-After: the client waits and asks again.
+    let (host, count, handle) = counting_stub(4, move |n| {
+        if n == 0 {
+            (
+                "503 Service Unavailable",
+                vec![("Retry-After", "0".to_string())],
+            )
+        } else {
+            ("200 OK", vec![("Docker-Content-Digest", answered.clone())])
+        }
+    });
+    let image = format!("{host}/team/app:1.0");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The same image in two containers and in a second unit.
+    for sub in ["a", "b"] {
+        fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        fs::write(
+            dir.path().join(sub).join("taskdef.json"),
+            taskdef(&[&image, &image]),
+        )
+        .expect("write");
+    }
+    fs::create_dir(dir.path().join("docker")).expect("mkdir");
+    let run = pipefix(
+        dir.path(),
+        &dir.path().join("docker"),
+        &["--apply", "--resolve-digests"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for sub in ["a", "b"] {
+        let images = images_of(&dir.path().join(sub).join("taskdef.json"));
+        assert_eq!(images, vec![format!("{host}/team/app@{digest}"); 2]);
+    }
+    // One 503, then one answer for all four uses.
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    drop(handle);
+}
