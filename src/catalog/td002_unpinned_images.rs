@@ -226,6 +226,10 @@ impl super::Rule for Rule {
                         ops,
                     )
                 }
+                None if cx.config.resolver.is_none() => finding.follow_up(format!(
+                    "{} (or let pipefix ask the registry: `--resolve-digests`)",
+                    lookup_command(image, tag.unwrap_or("latest"))
+                )),
                 None => finding.follow_up(lookup_command(image, tag.unwrap_or("latest"))),
             };
             out.push(finding);

@@ -1965,7 +1965,7 @@ impl<'a> Cx<'a> {
         if !self.text[end..eol].trim().is_empty() {
             return Ok(Vec::new());
         }
-        Ok(vec![splice(eol, eol, &format!("  # {note}"))])
+        Ok(vec![splice(eol, eol, format!("  # {note}"))])
     }
 
     fn replace_in_scalar(

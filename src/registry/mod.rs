@@ -38,7 +38,7 @@ application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json";
 
-/// Requests in flight at once.
+/// Requests in flight at once, for the whole run.
 const PARALLEL: usize = 4;
 /// Attempts for one request answered 429 or 5xx.
 const ATTEMPTS: u32 = 3;
@@ -61,6 +61,8 @@ pub struct Resolver {
     /// Hosts that could not be reached, with why: later references there fail at once.
     down: Mutex<HashMap<String, String>>,
     progress: Progress,
+    /// Requests in flight, across every unit of the run (at most [`PARALLEL`]).
+    in_flight: (Mutex<usize>, std::sync::Condvar),
 }
 
 impl std::fmt::Debug for Resolver {
@@ -99,6 +101,7 @@ impl Resolver {
             auth: Mutex::new(HashMap::new()),
             down: Mutex::new(HashMap::new()),
             progress: Progress::default(),
+            in_flight: (Mutex::new(0), std::sync::Condvar::new()),
         }
     }
 
@@ -141,11 +144,34 @@ impl Resolver {
         };
         cell.get_or_init(|| {
             self.progress.start();
+            self.acquire();
             let out = self.fetch(r);
+            self.release();
             self.progress.done();
             out
         })
         .clone()
+    }
+
+    /// Wait for a free slot among the [`PARALLEL`] requests in flight.
+    fn acquire(&self) {
+        let (lock, cv) = &self.in_flight;
+        let Ok(mut n) = lock.lock() else { return };
+        while *n >= PARALLEL {
+            match cv.wait(n) {
+                Ok(g) => n = g,
+                Err(_) => return,
+            }
+        }
+        *n += 1;
+    }
+
+    fn release(&self) {
+        let (lock, cv) = &self.in_flight;
+        if let Ok(mut n) = lock.lock() {
+            *n = n.saturating_sub(1);
+        }
+        cv.notify_one();
     }
 
     /// Clear the progress line, if one was drawn.
