@@ -28,6 +28,27 @@ fn is_plain_reference(image: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
 }
 
+/// Whether an image value is a stand-in that a deploy tool replaces (the task definition is
+/// rendered by a workflow such as `amazon-ecs-render-task-definition`): an untagged name that
+/// says so (`filled-in-by-gh-action`, `IMAGE_PLACEHOLDER`, `replace-me`). Pinning it would pin
+/// nothing real, and asking a registry about it would ask Docker Hub for a name nobody pushed.
+fn is_stand_in(image: &str) -> bool {
+    const WORDS: [&str; 10] = [
+        "placeholder",
+        "filled-in",
+        "fill-in",
+        "filled-by",
+        "replace-me",
+        "replaceme",
+        "to-be-replaced",
+        "changeme",
+        "gh-action",
+        "github-action",
+    ];
+    let lower = image.to_ascii_lowercase().replace('_', "-");
+    tag_of(image).is_none() && WORDS.iter().any(|w| lower.contains(w))
+}
+
 /// The tag of an image reference, if it has one.
 fn tag_of(image: &str) -> Option<&str> {
     let repo = image_repository(image);
@@ -110,6 +131,7 @@ impl super::Rule for Rule {
                     || image.contains("@sha256:")
                     || placeholder_name(image).is_some()
                     || image.contains(['$', '{', '<', ' '])
+                    || is_stand_in(image)
                 {
                     continue;
                 }
@@ -271,5 +293,9 @@ mod tests {
             lookup_command("nginx", "latest").contains("docker buildx imagetools inspect nginx")
         );
         assert!(lookup_command("nginx;rm -rf", "latest").contains("pipefix --pin"));
+        assert!(is_stand_in("filled-in-by-gh-action"));
+        assert!(is_stand_in("IMAGE_PLACEHOLDER"));
+        assert!(!is_stand_in("nginx"));
+        assert!(!is_stand_in("team/placeholder-service:1.2"));
     }
 }
