@@ -893,3 +893,48 @@ fn one_request_per_distinct_reference_and_retries_on_503() {
     assert_eq!(count.load(Ordering::SeqCst), 2);
     drop(handle);
 }
+
+#[test]
+fn a_private_repository_without_credentials_says_so() {
+    // The token endpoint gives anonymous tokens, but the repository refuses them (as Docker
+    // Hub, GHCR and ECR Public do for private repositories).
+    let realm = Arc::new(std::sync::Mutex::new(String::new()));
+    let shared = realm.clone();
+    let (host, handle) = stub(4, move |req, stream, _| {
+        if req.target.starts_with("/token") {
+            respond(stream, "200 OK", &[], br#"{"access_token":"anon"}"#);
+        } else {
+            let realm = shared.lock().map(|h| h.clone()).unwrap_or_default();
+            respond(
+                stream,
+                "401 Unauthorized",
+                &[(
+                    "WWW-Authenticate",
+                    format!(r#"Bearer realm="http://{realm}/token",service="stub""#),
+                )],
+                b"",
+            );
+        }
+    });
+    if let Ok(mut r) = realm.lock() {
+        *r = host.clone();
+    }
+    let image = format!("{host}/org/private:1.0");
+    let (dir, file) = workdir(&[&image]);
+    let before = fs::read_to_string(&file).expect("read");
+    let run = pipefix(
+        dir.path(),
+        &dir.path().join("docker"),
+        &["--apply", "--resolve-digests"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "could not resolve: 401 from {host}: anonymous access refused"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read_to_string(&file).expect("read"), before);
+    drop(handle);
+}

@@ -61,6 +61,8 @@ pub struct Resolver {
     /// Hosts that could not be reached, with why: later references there fail at once.
     down: Mutex<HashMap<String, String>>,
     progress: Progress,
+    /// Credentials by host, looked up once (a credential helper runs once per host).
+    credentials: Mutex<HashMap<String, Option<Credential>>>,
     /// Requests in flight, across every unit of the run (at most [`PARALLEL`]).
     in_flight: (Mutex<usize>, std::sync::Condvar),
 }
@@ -101,6 +103,7 @@ impl Resolver {
             auth: Mutex::new(HashMap::new()),
             down: Mutex::new(HashMap::new()),
             progress: Progress::default(),
+            credentials: Mutex::new(HashMap::new()),
             in_flight: (Mutex::new(0), std::sync::Condvar::new()),
         }
     }
@@ -179,6 +182,22 @@ impl Resolver {
         self.progress.finish();
     }
 
+    fn credential(&self, host: &str) -> Option<Credential> {
+        if let Some(c) = self
+            .credentials
+            .lock()
+            .ok()
+            .and_then(|m| m.get(host).cloned())
+        {
+            return c;
+        }
+        let c = self.docker.credential(host);
+        if let Ok(mut m) = self.credentials.lock() {
+            m.insert(host.to_string(), c.clone());
+        }
+        c
+    }
+
     fn agent(&self, loopback: bool) -> &ureq::Agent {
         if loopback { &self.plain } else { &self.tls }
     }
@@ -219,10 +238,14 @@ impl Resolver {
                     auth = Some(header);
                 }
                 401 => {
-                    return Err(format!(
-                        "401 from {}: the registry refused the credentials",
-                        r.host
-                    ));
+                    return Err(if self.credential(&r.host).is_some() {
+                        format!("401 from {}: the registry refused the credentials", r.host)
+                    } else {
+                        format!(
+                            "401 from {}: anonymous access refused (a private or missing repository; no credentials for it in the Docker configuration)",
+                            r.host
+                        )
+                    });
                 }
                 403 => return Err(format!("403 from {}: access denied", r.host)),
                 404 => {
@@ -253,7 +276,7 @@ impl Resolver {
     /// Answer a `401` challenge: the `Authorization` header value to retry with.
     fn authorize(&self, r: &ImageRef, challenge: &str) -> Result<String, String> {
         let (scheme, params) = parse_challenge(challenge);
-        let credential = self.docker.credential(&r.host);
+        let credential = self.credential(&r.host);
         if scheme.eq_ignore_ascii_case("basic") {
             return credential
                 .as_ref()
