@@ -19,6 +19,7 @@
 //! password: messages are built from status codes, host names and registry error codes only.
 
 pub mod credentials;
+pub mod ecr;
 pub mod reference;
 
 use std::collections::HashMap;
@@ -61,6 +62,8 @@ pub struct Resolver {
     /// Hosts that could not be reached, with why: later references there fail at once.
     down: Mutex<HashMap<String, String>>,
     progress: Progress,
+    /// Why a credential could not be had, by host (added to a 401's reason).
+    notes: Mutex<HashMap<String, String>>,
     /// Credentials by host, looked up once (a credential helper runs once per host).
     credentials: Mutex<HashMap<String, Option<Credential>>>,
     /// Requests in flight, across every unit of the run (at most [`PARALLEL`]).
@@ -104,6 +107,7 @@ impl Resolver {
             down: Mutex::new(HashMap::new()),
             progress: Progress::default(),
             credentials: Mutex::new(HashMap::new()),
+            notes: Mutex::new(HashMap::new()),
             in_flight: (Mutex::new(0), std::sync::Condvar::new()),
         }
     }
@@ -191,7 +195,24 @@ impl Resolver {
         {
             return c;
         }
-        let c = self.docker.credential(host);
+        let mut c = self.docker.credential(host);
+        // Private ECR without a Docker credential: GetAuthorizationToken with the
+        // environment's AWS keys.
+        if c.is_none()
+            && let Some((region, china)) = ecr::region_of(host)
+            && let Some(keys) = ecr::AwsKeys::from_env()
+        {
+            let endpoint = ecr::endpoint(&region, china);
+            let loopback = url_host(&endpoint).is_some_and(|h| reference::is_loopback_host(&h));
+            match ecr::authorization_token(self.agent(loopback), &keys, &region, &endpoint) {
+                Ok(cred) => c = Some(cred),
+                Err(why) => {
+                    if let Ok(mut n) = self.notes.lock() {
+                        n.insert(host.to_string(), why);
+                    }
+                }
+            }
+        }
         if let Ok(mut m) = self.credentials.lock() {
             m.insert(host.to_string(), c.clone());
         }
@@ -282,8 +303,15 @@ impl Resolver {
                 .as_ref()
                 .and_then(Credential::basic_header)
                 .ok_or_else(|| {
+                    let note = self
+                        .notes
+                        .lock()
+                        .ok()
+                        .and_then(|n| n.get(&r.host).cloned())
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default();
                     format!(
-                        "401 from {}: the registry needs credentials and the Docker configuration has none for it",
+                        "401 from {}: the registry needs credentials and the Docker configuration has none for it{note}",
                         r.host
                     )
                 });
