@@ -57,6 +57,16 @@ pub struct Cli {
     #[arg(long, value_name = "IMAGE=DIGEST", value_parser = parse_pin)]
     pub pin: Vec<(String, String)>,
 
+    /// Ask each image's registry for the digest its tag points to now, and pin it (TD002).
+    /// Off by default: without it (or `resolve-digests = true` in pipefix.toml) pipefix never
+    /// touches the network. Credentials come from the Docker configuration.
+    #[arg(long, conflicts_with = "offline")]
+    pub resolve_digests: bool,
+
+    /// Never touch the network, even if pipefix.toml says `resolve-digests = true`.
+    #[arg(long)]
+    pub offline: bool,
+
     /// Configuration file (default: the nearest pipefix.toml above the first path).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -221,6 +231,8 @@ pub fn main() -> i32 {
         extend_select: cli.extend_select.clone(),
         ignore: cli.ignore.clone(),
         pins: cli.pin.clone(),
+        resolve_digests: cli.resolve_digests,
+        offline: cli.offline,
         config: cli.config.clone(),
         max_file_size: cli.max_file_size,
         jobs: cli.jobs,
@@ -250,6 +262,9 @@ pub fn main() -> i32 {
         crate::interrupt::install();
     }
     let report = run::run(&opts, &config);
+    if let Some(r) = &config.resolver {
+        r.finish();
+    }
     let mask = report.mask();
     let stdout = io::stdout();
     let mut out = stdout.lock();

@@ -6,6 +6,8 @@
 //! ignore = ["TD002"]
 //! unsafe-fixes = false
 //! max-file-size = 10485760       # bytes; larger files are refused before being read
+//! resolve-digests = false        # ask image registries for digests (TD002); network only then
+//! registry-timeout = 10          # seconds per registry request
 //!
 //! [per-path-ignores]
 //! "legacy/**" = ["BS"]
@@ -53,6 +55,13 @@ pub struct Config {
     pub pins: BTreeMap<String, String>,
     /// `[[suppress]]` entries, in file order.
     pub suppress: Vec<Suppression>,
+    /// `resolve-digests`: ask registries for the digests of mutable image tags.
+    pub resolve_digests: bool,
+    /// `registry-timeout`: seconds one registry request may take.
+    pub registry_timeout: std::time::Duration,
+    /// Set for a run that resolves digests (`--resolve-digests` or `resolve-digests = true`,
+    /// and not `--offline`); absent, nothing touches the network.
+    pub resolver: Option<std::sync::Arc<crate::registry::Resolver>>,
     /// The file this came from, if any; per-path globs are relative to its folder.
     pub source: Option<PathBuf>,
     /// The absolute, canonical folder of `source` and current folder, taken when it was
@@ -95,6 +104,9 @@ impl Default for Config {
             params: BTreeMap::new(),
             pins: BTreeMap::new(),
             suppress: Vec::new(),
+            resolve_digests: false,
+            registry_timeout: crate::registry::DEFAULT_TIMEOUT,
+            resolver: None,
             source: None,
             anchor: None,
         }
@@ -292,6 +304,24 @@ impl Config {
                     c.unsafe_fixes = item
                         .as_bool()
                         .ok_or_else(|| err(item, "`unsafe-fixes` must be true or false".into()))?;
+                }
+                "resolve-digests" => {
+                    c.resolve_digests = item.as_bool().ok_or_else(|| {
+                        err(item, "`resolve-digests` must be true or false".into())
+                    })?;
+                }
+                "registry-timeout" => {
+                    let secs = item
+                        .as_integer()
+                        .filter(|n| (1..=600).contains(n))
+                        .ok_or_else(|| {
+                            err(
+                                item,
+                                "`registry-timeout` must be a number of seconds from 1 to 600"
+                                    .into(),
+                            )
+                        })?;
+                    c.registry_timeout = std::time::Duration::from_secs(secs as u64);
                 }
                 "max-file-size" => {
                     let n = item.as_integer().filter(|n| *n > 0).ok_or_else(|| {

@@ -42,6 +42,14 @@ pub fn init_text() -> String {
     );
     let _ = writeln!(s, "# max-file-size = {DEFAULT_MAX_FILE_SIZE}\n");
     s.push_str(
+        "# Ask image registries for the digests of mutable tags (TD002), as\n\
+         # --resolve-digests does. The only setting that lets pipefix use the network;\n\
+         # --offline overrides it. Credentials come from the Docker configuration.\n\
+         # resolve-digests = false\n\
+         # Seconds one registry request may take.\n\
+         # registry-timeout = 10\n\n",
+    );
+    s.push_str(
         "# Fixes to skip below some paths: glob (relative to this file's folder) = [ids].\n\
          # `pipefix ignore ID --path GLOB` adds entries here.\n\
          [per-path-ignores]\n\

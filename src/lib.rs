@@ -16,6 +16,7 @@ pub mod document;
 pub mod engine;
 pub mod interrupt;
 pub mod model;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod workspace;

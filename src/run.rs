@@ -25,6 +25,10 @@ pub struct RunOptions {
     pub ignore: Vec<String>,
     /// `IMAGE=DIGEST` pins from the command line.
     pub pins: Vec<(String, String)>,
+    /// `--resolve-digests`: ask registries for digests (also `resolve-digests = true`).
+    pub resolve_digests: bool,
+    /// `--offline`: never touch the network, whatever the configuration says.
+    pub offline: bool,
     pub config: Option<PathBuf>,
     pub max_file_size: Option<u64>,
     pub limits: Limits,
@@ -46,6 +50,8 @@ impl Default for RunOptions {
             extend_select: Vec::new(),
             ignore: Vec::new(),
             pins: Vec::new(),
+            resolve_digests: false,
+            offline: false,
             config: None,
             max_file_size: None,
             limits: Limits::default(),
@@ -83,6 +89,12 @@ pub fn configuration(opts: &RunOptions) -> Result<Config, FileError> {
     }
     if let Some(n) = opts.max_file_size {
         config.max_file_size = n;
+    }
+    config.resolve_digests = (config.resolve_digests || opts.resolve_digests) && !opts.offline;
+    if config.resolve_digests {
+        config.resolver = Some(std::sync::Arc::new(crate::registry::Resolver::new(
+            config.registry_timeout,
+        )));
     }
     Ok(config)
 }

@@ -941,3 +941,36 @@ fn insert_key_op(p: &Path, position: Position) -> Op {
         position,
     }
 }
+
+// --- Comment ----------------------------------------------------------------------------
+
+fn comment(path: &str, text: &str) -> Op {
+    Op::Comment {
+        path: p(path),
+        text: text.into(),
+    }
+}
+
+#[test]
+fn a_comment_goes_after_a_scalar_that_ends_its_line_and_nowhere_else() {
+    // After a plain or quoted scalar alone on its line, before the line ending (CRLF kept).
+    assert_eq!(
+        edit(
+            "a:\n  image: x@sha256:1\n  b: 2\n",
+            comment("$.a.image", "tag: 7")
+        ),
+        "a:\n  image: x@sha256:1  # tag: 7\n  b: 2\n"
+    );
+    assert_eq!(
+        edit(&crlf("image: 'x'\nb: 2\n"), comment("$.image", "tag: 7")),
+        crlf("image: 'x'  # tag: 7\nb: 2\n")
+    );
+    // A line that has a comment, or a flow collection that goes on, is left alone.
+    let commented = "image: x  # keep\n";
+    assert_eq!(edit(commented, comment("$.image", "tag: 7")), commented);
+    let flow = "c: [{ name: a, image: x }]\n";
+    assert_eq!(edit(flow, comment("$.c[0].image", "tag: 7")), flow);
+    // A block scalar would take the comment into its text: left alone.
+    let block = "image: |\n  x\n";
+    assert_eq!(edit(block, comment("$.image", "tag: 7")), block);
+}

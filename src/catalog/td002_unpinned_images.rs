@@ -1,5 +1,6 @@
-//! TD002: container images are pinned by digest, so every task of a revision runs the same
-//! code.
+//! TD002: container images are pinned by digest, so every deployment and rollback of a
+//! revision runs the same image. Digests come from `--pin`, pipefix.toml, the build log, or
+//! (with `--resolve-digests`) the image's registry.
 
 use std::sync::LazyLock;
 
@@ -7,6 +8,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::model::Kind;
+use crate::registry::{ImageRef, Outcome, is_content_addressed_tag};
 use crate::workspace::{DeployPath, Facts, image_repository};
 
 use super::support::{docs_of, placeholder_name};
@@ -24,6 +26,27 @@ fn is_plain_reference(image: &str) -> bool {
         && image
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+}
+
+/// Whether an image value is a stand-in that a deploy tool replaces (the task definition is
+/// rendered by a workflow such as `amazon-ecs-render-task-definition`): an untagged name that
+/// says so (`filled-in-by-gh-action`, `IMAGE_PLACEHOLDER`, `replace-me`). Pinning it would pin
+/// nothing real, and asking a registry about it would ask Docker Hub for a name nobody pushed.
+fn is_stand_in(image: &str) -> bool {
+    const WORDS: [&str; 10] = [
+        "placeholder",
+        "filled-in",
+        "fill-in",
+        "filled-by",
+        "replace-me",
+        "replaceme",
+        "to-be-replaced",
+        "changeme",
+        "gh-action",
+        "github-action",
+    ];
+    let lower = image.to_ascii_lowercase().replace('_', "-");
+    tag_of(image).is_none() && WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// The tag of an image reference, if it has one.
@@ -89,6 +112,7 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let mut wants: Vec<Want> = Vec::new();
         for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
             let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
                 continue;
@@ -107,6 +131,7 @@ impl super::Rule for Rule {
                     || image.contains("@sha256:")
                     || placeholder_name(image).is_some()
                     || image.contains(['$', '{', '<', ' '])
+                    || is_stand_in(image)
                 {
                     continue;
                 }
@@ -116,38 +141,130 @@ impl super::Rule for Rule {
                 {
                     continue;
                 }
-                let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
-                let tag = tag_of(image);
-                let mut message = match tag {
-                    Some(t) => format!(
-                        "container \"{name}\" image \"{image}\" is not pinned by digest: the tag \"{t}\" can be moved, so tasks started at different times can run different code"
-                    ),
-                    None => format!(
-                        "container \"{name}\" image \"{image}\" has no tag and no digest: it means \"latest\", whatever that is when a task starts"
-                    ),
-                };
-                if is_docker_hub(image) {
-                    message.push_str(
-                        "; it comes from Docker Hub, whose anonymous pulls are rate limited (toomanyrequests) — prefer ECR Public or an ECR pull-through cache",
-                    );
+                // A tag that names content (a CDK asset hash, a digest as a tag) is never
+                // moved: pinning adds nothing.
+                if tag_of(image).is_some_and(is_content_addressed_tag) {
+                    continue;
                 }
-                let path = root.key("containerDefinitions").index(i).key("image");
-                let finding = Finding::at(cx.id(), file, path.clone(), message);
-                let finding = match digest_for(cx.facts, repo) {
-                    Some(d) if crate::config::is_digest(d) => finding.with_fix(
-                        format!("pin \"{name}\" to {d}"),
-                        Safety::Safe,
-                        vec![crate::document::Op::Replace {
-                            path,
-                            value: Value::from(format!("{image}@{d}")),
-                        }],
-                    ),
-                    _ => finding.follow_up(lookup_command(image, tag.unwrap_or("latest"))),
-                };
-                out.push(finding);
+                wants.push(Want {
+                    file,
+                    path: root.key("containerDefinitions").index(i).key("image"),
+                    name: c
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_string(),
+                    image: image.to_string(),
+                });
             }
         }
+        if wants.is_empty() {
+            return;
+        }
+        // Digests the run already knows (`--pin`, pipefix.toml, the build log) come first;
+        // the registry is asked only for the others, all at once, a few in parallel.
+        let known: Vec<Option<String>> = wants
+            .iter()
+            .map(|w| {
+                digest_for(cx.facts, image_repository(&w.image))
+                    .filter(|d| crate::config::is_digest(d))
+                    .map(str::to_string)
+            })
+            .collect();
+        let mut resolved: Vec<Option<Outcome>> = vec![None; wants.len()];
+        if let Some(resolver) = &cx.config.resolver {
+            let mut asked = Vec::new();
+            let mut refs = Vec::new();
+            for (i, w) in wants.iter().enumerate() {
+                if known[i].is_some() {
+                    continue;
+                }
+                match ImageRef::parse(&w.image) {
+                    Some(r) => {
+                        asked.push(i);
+                        refs.push(r);
+                    }
+                    None => {
+                        resolved[i] = Some(Err(
+                            "not an image reference a registry can be asked about".to_string(),
+                        ))
+                    }
+                }
+            }
+            for (i, outcome) in asked.into_iter().zip(resolver.resolve_many(&refs)) {
+                resolved[i] = Some(outcome);
+            }
+        }
+        for ((w, known), resolved) in wants.into_iter().zip(known).zip(resolved) {
+            let tag = tag_of(&w.image);
+            let (name, image) = (&w.name, &w.image);
+            let mut message = match tag {
+                Some(t) => format!(
+                    "container \"{name}\" image \"{image}\" is not pinned by digest: ECS resolves the tag \"{t}\" to one digest per deployment, but the next deployment, a rollback to this revision or a task started outside the service (run-task, a schedule) gets whatever \"{t}\" points to then; a digest runs the same image in every deployment and rollback"
+                ),
+                None => format!(
+                    "container \"{name}\" image \"{image}\" has no tag and no digest: it means \"latest\", whatever that points to when a deployment starts; a digest runs the same image in every deployment and rollback"
+                ),
+            };
+            if is_docker_hub(image) {
+                message.push_str(
+                    "; it comes from Docker Hub, whose anonymous pulls are rate limited (toomanyrequests) — prefer ECR Public or an ECR pull-through cache",
+                );
+            }
+            let (digest, source) = match (known, resolved) {
+                (Some(d), _) => (Some(d), "given by --pin, pipefix.toml or the build log"),
+                (None, Some(Ok(d))) => (Some(d), "reported by its registry"),
+                (None, Some(Err(why))) => {
+                    message.push_str(&format!("; could not resolve: {why}"));
+                    (None, "")
+                }
+                (None, None) => (None, ""),
+            };
+            let finding = Finding::at(cx.id(), w.file, w.path.clone(), message);
+            let finding = match digest {
+                Some(d) => {
+                    let pinned = format!("{}@{d}", image_repository(image));
+                    let shown_tag = tag.unwrap_or("latest");
+                    let mut ops = vec![crate::document::Op::Replace {
+                        path: w.path.clone(),
+                        value: Value::from(pinned.clone()),
+                    }];
+                    // YAML keeps the tag readable in a comment; JSON has none, so there the
+                    // diff and the fix's title name it.
+                    if cx.unit.files[w.file]
+                        .doc()
+                        .is_some_and(|(doc, _)| doc.format() == crate::document::Format::Yaml)
+                    {
+                        ops.push(crate::document::Op::Comment {
+                            path: w.path,
+                            text: format!("tag: {shown_tag}"),
+                        });
+                    }
+                    finding.with_fix(
+                        format!(
+                            "pin \"{name}\" to {pinned} (the digest of tag \"{shown_tag}\", {source})"
+                        ),
+                        Safety::Safe,
+                        ops,
+                    )
+                }
+                None if cx.config.resolver.is_none() => finding.follow_up(format!(
+                    "{} (or let pipefix ask the registry: `--resolve-digests`)",
+                    lookup_command(image, tag.unwrap_or("latest"))
+                )),
+                None => finding.follow_up(lookup_command(image, tag.unwrap_or("latest"))),
+            };
+            out.push(finding);
+        }
     }
+}
+
+/// A container image TD002 wants pinned.
+struct Want {
+    file: usize,
+    path: crate::document::Path,
+    name: String,
+    image: String,
 }
 
 #[cfg(test)]
@@ -176,5 +293,9 @@ mod tests {
             lookup_command("nginx", "latest").contains("docker buildx imagetools inspect nginx")
         );
         assert!(lookup_command("nginx;rm -rf", "latest").contains("pipefix --pin"));
+        assert!(is_stand_in("filled-in-by-gh-action"));
+        assert!(is_stand_in("IMAGE_PLACEHOLDER"));
+        assert!(!is_stand_in("nginx"));
+        assert!(!is_stand_in("team/placeholder-service:1.2"));
     }
 }

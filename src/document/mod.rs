@@ -206,6 +206,11 @@ pub enum Op {
         find: String,
         replace: String,
     },
+    /// Put `# text` at the end of the line where the scalar at `path` ends (YAML). Nothing
+    /// happens when that line already has a comment or more content (a flow collection), when
+    /// the scalar is a block scalar, or in JSON, which has no comments. The meaning never
+    /// changes.
+    Comment { path: Path, text: String },
 }
 
 impl Op {
@@ -216,7 +221,8 @@ impl Op {
             | Op::InsertItem { path, .. }
             | Op::Remove { path }
             | Op::RenameKey { path, .. }
-            | Op::ReplaceInScalar { path, .. } => path,
+            | Op::ReplaceInScalar { path, .. }
+            | Op::Comment { path, .. } => path,
         }
     }
 }
@@ -419,6 +425,7 @@ fn op_name(op: &Op) -> &'static str {
         Op::Remove { .. } => "remove",
         Op::RenameKey { .. } => "rename key",
         Op::ReplaceInScalar { .. } => "rewrite scalar",
+        Op::Comment { .. } => "comment",
     }
 }
 

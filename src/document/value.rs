@@ -74,6 +74,9 @@ pub fn apply(v: &mut Value, op: &Op) -> Result<(), EditError> {
             let val = map.shift_remove(old).ok_or_else(|| missing(path))?;
             map.shift_insert(idx, new_key.clone(), val);
         }
+        Op::Comment { path, .. } => {
+            path.lookup_mut(v).ok_or_else(|| missing(path))?;
+        }
         Op::ReplaceInScalar {
             path,
             find,

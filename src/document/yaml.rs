@@ -1090,6 +1090,7 @@ pub fn lower(doc: &Document, op: &Op) -> Result<Vec<Splice>, EditError> {
             find,
             replace,
         } => cx.replace_in_scalar(path, find, replace),
+        Op::Comment { path, text } => cx.comment(path, text),
     }?;
     Ok(splices
         .into_iter()
@@ -1945,6 +1946,26 @@ impl<'a> Cx<'a> {
         let old = &self.text[e.key_span.start..e.key_span.end];
         let new = self.key_text(new_key, Some(old), is_flow(parent));
         Ok(vec![splice(e.key_span.start, e.key_span.end, new)])
+    }
+
+    /// `  # text` at the end of the line where the scalar at `path` ends, when nothing but
+    /// blanks follows it there.
+    fn comment(&self, path: &Path, note: &str) -> Result<Vec<Splice>, EditError> {
+        let (node, _) = self.find(path)?;
+        let NodeKind::Scalar { style } = node.kind else {
+            return Err(EditError::NoSuchNode(format!("{path} is not a scalar")));
+        };
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            || note.contains(['\n', '\r'])
+        {
+            return Ok(Vec::new());
+        }
+        let end = node.span.end;
+        let eol = line_end(self.text, end);
+        if !self.text[end..eol].trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![splice(eol, eol, format!("  # {note}"))])
     }
 
     fn replace_in_scalar(

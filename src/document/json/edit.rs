@@ -29,6 +29,8 @@ pub fn lower(doc: &Document, op: &Op) -> Result<Vec<Splice>, EditError> {
             find,
             replace,
         } => ed.replace_in_scalar(path, find, replace),
+        // JSON has no comments.
+        Op::Comment { .. } => Ok(Vec::new()),
     }
 }
 
