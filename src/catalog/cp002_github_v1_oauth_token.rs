@@ -48,6 +48,9 @@ impl super::Rule for Rule {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let connection = cx.param_str("connection_arn").trim().to_string();
+        // The version 1 action itself still works; only a committed token is a defect. Teams
+        // that want every version 1 action moved opt in.
+        let every_v1_action = cx.param("report_every_v1_action") == Some(Value::Bool(true));
         for (file, p, root) in docs_of(cx.unit, Kind::CodePipeline) {
             let stages = p.get("stages").and_then(Value::as_array);
             for (s, stage) in stages.into_iter().flatten().enumerate() {
@@ -60,6 +63,9 @@ impl super::Rule for Rule {
                     let cfg = action.get("configuration").unwrap_or(&Value::Null);
                     let name = action.get("name").and_then(Value::as_str).unwrap_or("?");
                     let token = literal_token(cfg);
+                    if token.is_none() && !every_v1_action {
+                        continue;
+                    }
                     let location = if cfg.get("OAuthToken").is_some() {
                         a_path.key("configuration").key("OAuthToken")
                     } else {

@@ -206,3 +206,12 @@ mod tests {
         }
     }
 }
+
+/// How a message names a service: its `serviceName` in quotes, or, for a create-service input that leaves
+/// the name to the command line, the file it is declared in.
+pub fn service_name(unit: &Unit, file: usize, svc: &Value) -> String {
+    match svc.get("serviceName").and_then(Value::as_str) {
+        Some(n) => format!("\"{n}\""),
+        None => format!("in {} (named on the command line)", unit.files[file].file_name()),
+    }
+}

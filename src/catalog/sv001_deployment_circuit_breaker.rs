@@ -6,6 +6,7 @@ use crate::document::Position;
 use crate::model::Kind;
 use crate::workspace::DeployPath;
 
+use super::support::service_name;
 use super::support::{after_first_of, docs_of, set_key};
 use super::{Context, Finding, Safety};
 
@@ -33,10 +34,7 @@ impl super::Rule for Rule {
             if on("enable") && on("rollback") {
                 continue;
             }
-            let name = svc
-                .get("serviceName")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
+            let name = service_name(cx.unit, file, svc);
             let dc_path = root.key("deploymentConfiguration");
             let ops = match (dc, cb) {
                 (Some(_), Some(c)) if c.is_object() => {
@@ -70,7 +68,7 @@ impl super::Rule for Rule {
                     cx.id(),
                     file,
                     dc_path.key("deploymentCircuitBreaker"),
-                    format!("service \"{name}\" has no deployment circuit breaker with rollback: a release whose tasks cannot start is retried instead of rolled back"),
+                    format!("service {name} has no deployment circuit breaker with rollback: a release whose tasks cannot start is retried instead of rolled back"),
                 )
                 .with_fix("enable the deployment circuit breaker with rollback", Safety::Safe, ops),
             );

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::model::Kind;
 
+use super::support::service_name;
 use super::support::{after_first_of, docs_of, set_key};
 use super::td003_container_health_check_timing as td003;
 use super::{Context, Finding, Safety};
@@ -153,10 +154,7 @@ impl super::Rule for Rule {
                     "no container start period covers start-up, so the expected start-up time ([rules.TD003] startup_time)".to_string(),
                 ),
             };
-            let name = svc
-                .get("serviceName")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
+            let name = service_name(cx.unit, file, svc);
             let what = if grace == 0 {
                 "no health check grace period".to_string()
             } else {
@@ -167,7 +165,7 @@ impl super::Rule for Rule {
                     cx.id(),
                     file,
                     root.key("healthCheckGracePeriodSeconds"),
-                    format!("service \"{name}\" has {what} behind a load balancer: the load balancer's health checks count while new tasks are still starting (wanted {wanted}s: {because})"),
+                    format!("service {name} has {what} behind a load balancer: the load balancer's health checks count while new tasks are still starting (wanted {wanted}s: {because})"),
                 )
                 .with_fix(
                     format!("set healthCheckGracePeriodSeconds to {wanted}"),

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::model::Kind;
 
+use super::support::service_name;
 use super::support::docs_of;
 use super::{Context, Finding};
 
@@ -41,16 +42,13 @@ impl super::Rule for Rule {
             if !(code_deploy && fargate) || set.is_empty() {
                 continue;
             }
-            let name = svc
-                .get("serviceName")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
+            let name = service_name(cx.unit, file, svc);
             out.push(Finding::at(
                 cx.id(),
                 file,
                 root.key("deploymentConfiguration").key(set[0]),
                 format!(
-                    "service \"{name}\" sets {} but deploys with CodeDeploy on Fargate, where they are ignored: the deployment's pace is the deployment group's configuration",
+                    "service {name} sets {} but deploys with CodeDeploy on Fargate, where they are ignored: the deployment's pace is the deployment group's configuration",
                     set.join(" and ")
                 ),
             ));
