@@ -8,6 +8,7 @@ pub mod examples;
 pub mod meta;
 
 mod buildspec;
+pub mod buildspec_shell;
 mod log_signatures;
 pub mod secrets;
 mod support;
