@@ -254,12 +254,8 @@ fn apply_fix(
             (&before, &unit.files[finding.file].body)
         && let (Some(v0), Some(v1)) = (old.value_at(r0), new.value_at(r1))
     {
-        let problems = catalog::buildspec_shell::check_edit(
-            (v0, old.text()),
-            (v1, new.text()),
-            r0,
-            r1,
-        );
+        let problems =
+            catalog::buildspec_shell::check_edit((v0, old.text()), (v1, new.text()), r0, r1);
         if !problems.is_empty() {
             unit.files[finding.file].body = before;
             return Err(format!(

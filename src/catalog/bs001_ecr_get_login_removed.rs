@@ -6,7 +6,9 @@ use regex::Regex;
 
 use crate::model::Kind;
 
-use super::buildspec::{LineEdit, commands, edit_lines, referenced_vars, rewrite, tokenize, variable_value};
+use super::buildspec::{
+    LineEdit, commands, edit_lines, referenced_vars, rewrite, tokenize, variable_value,
+};
 use super::buildspec_shell::Shell;
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
@@ -137,8 +139,8 @@ fn registry_for(
                 .iter()
                 .all(|v| shell.available_before(item, v))
     };
-    let value = variable_value(bs, root, "REPOSITORY_URI")
-        .map(|v| v.trim_matches(['"', '\'']).to_string());
+    let value =
+        variable_value(bs, root, "REPOSITORY_URI").map(|v| v.trim_matches(['"', '\'']).to_string());
     let host = value
         .as_deref()
         .and_then(|v| v.split_once('/'))

@@ -65,7 +65,9 @@ pub fn pushed(line: &str) -> Vec<String> {
 
 pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
     let r = reference.trim_matches('"');
-    if r.contains('@') {
+    // A digest, or a reference read from a command's output (`$(cat build_tag.out)`), which
+    // may carry any tag.
+    if r.contains('@') || r.contains("$(") || r.contains('`') {
         return Tag::Other;
     }
     let last_slash = r.rfind('/').map_or(0, |i| i + 1);
@@ -73,7 +75,9 @@ pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
         None => Tag::Latest(r.to_string()),
         Some(i) => {
             let (repo, tag) = (&r[..i], &r[i + 1..]);
-            if tag == "latest" {
+            // `latest`, or any other fixed tag: pushed again by every build, so it is just as
+            // mutable (`:web`, `:prod`).
+            if tag == "latest" || is_fixed_tag(tag) {
                 Tag::Latest(repo.to_string())
             } else if latest_var
                 .is_some_and(|v| tag == format!("${v}") || tag == format!("${{{v}}}"))
@@ -83,6 +87,32 @@ pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
                 Tag::Other
             }
         }
+    }
+}
+
+/// A tag written as a constant (no expansion): every build pushes the same tag again.
+pub fn is_fixed_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// A reference that is one variable (`$IMAGE`, `${IMAGE}`) whose value in the buildspec
+/// already carries a tag, or is not known: its tag cannot be read here.
+fn tag_hidden_in_variable(bs: &Value, root: &Path, reference: &str) -> bool {
+    let r = reference.trim_matches('"');
+    let name = r
+        .strip_prefix("${")
+        .and_then(|x| x.strip_suffix('}'))
+        .or_else(|| r.strip_prefix('$'));
+    let Some(name) = name.filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    else {
+        return false;
+    };
+    match super::buildspec::variable_value(bs, root, name) {
+        Some(v) => super::buildspec_shell::carries_tag(&v) || v.contains("$("),
+        None => false,
     }
 }
 
@@ -137,6 +167,7 @@ impl super::Rule for Rule {
                 .enumerate()
                 .flat_map(|(i, c)| c.lines().flat_map(pushed).map(move |r| (i, r)))
                 .filter(|(_, r)| !untagged_but_tagged_elsewhere(r, &all_lines))
+                .filter(|(_, r)| !tag_hidden_in_variable(bs, root, r))
                 .collect();
             if pushes.is_empty()
                 || pushes
@@ -238,13 +269,39 @@ impl super::Rule for Rule {
                 }
             }
             let (first, _) = &pushes[0];
+            let text = cx.unit.files[file]
+                .doc()
+                .map(|(d, _)| d.text())
+                .unwrap_or_default();
+            let shell = super::buildspec_shell::Shell::new(bs, root, text);
+            if shell.version_01 || shell.template {
+                // 0.1 runs each command in its own shell: IMAGE_TAG set by one command is gone
+                // in the next. A template needs its own escaping for shell variables.
+                out.push(
+                    Finding::at(
+                        cx.id(),
+                        file,
+                        cmds[*first].path(),
+                        format!(
+                            "the build pushes only mutable tags, pushed again by every build ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
+                            pushes.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .follow_up(if shell.version_01 {
+                        "Move the buildspec to version 0.2 (one shell for all commands), then tag and push the commit as well: IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
+                    } else {
+                        "Tag and push the commit as well (CODEBUILD_RESOLVED_SOURCE_VERSION), escaping shell variables for the template engine"
+                    }),
+                );
+                continue;
+            }
             out.push(
                 Finding::at(
                     cx.id(),
                     file,
                     cmds[*first].path(),
                     format!(
-                        "the build pushes only the mutable tag latest ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
+                        "the build pushes only mutable tags, pushed again by every build ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
                         pushes.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 )
@@ -271,7 +328,7 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
             && (line.contains("imagedefinitions.json") || line.contains("imageDetail.json"))
             && line.contains(":latest")
         {
-            return Some(vec![line.replace(":latest", &format!(":${TAG_VAR}"))]);
+            return Some(vec![replace_latest(line)]);
         }
         let refs = pushed(line);
         let r = refs.first()?;
@@ -344,6 +401,44 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
     }
 }
 
+/// `:latest` → `:$IMAGE_TAG`, closing and reopening single quotes around the variable where
+/// `:latest` sits inside them (`'…:latest"}'` → `'…:'"$IMAGE_TAG"'"}'`).
+fn replace_latest(line: &str) -> String {
+    let mut out = String::new();
+    let mut single = false;
+    let mut double = false;
+    let mut i = 0;
+    let b = line.as_bytes();
+    while i < b.len() {
+        if line[i..].starts_with(":latest")
+            && !line[i + 7..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
+            if single {
+                out.push_str(&format!(":'\"${TAG_VAR}\"'"));
+            } else {
+                out.push_str(&format!(":${TAG_VAR}"));
+            }
+            i += 7;
+            continue;
+        }
+        let c = b[i];
+        if c == b'\\' && !single {
+            out.push_str(&line[i..(i + 2).min(b.len())]);
+            i += 2;
+            continue;
+        }
+        if c == b'\'' && !double {
+            single = !single;
+        } else if c == b'"' && !single {
+            double = !double;
+        }
+        let ch = line[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
 /// `docker push R` without a tag while the buildspec tags `R:<something>`: it relies on old
 /// Docker pushing every tag, so which tag it means is unclear.
 fn untagged_but_tagged_elsewhere(reference: &str, lines: &[&str]) -> bool {
@@ -387,5 +482,15 @@ mod tests {
             "$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
         ));
         assert_eq!(pushed("docker push $R:latest && echo ok"), ["$R:latest"]);
+        assert_eq!(tag_of("$R:web", None), Tag::Latest("$R".into()));
+        assert_eq!(tag_of("\"$(cat /tmp/tag.out)\"", None), Tag::Other);
+        assert_eq!(
+            replace_latest(r#"printf '{"ImageURI":"'"$R"':latest"}' > imageDetail.json"#),
+            r#"printf '{"ImageURI":"'"$R"':'"$IMAGE_TAG"'"}' > imageDetail.json"#
+        );
+        assert_eq!(
+            replace_latest("echo \"$R:latest\""),
+            "echo \"$R:$IMAGE_TAG\""
+        );
     }
 }

@@ -130,10 +130,15 @@ impl Shell {
         }
         let mut cmds = commands(bs, root);
         cmds.sort_by_key(|c| {
-            let rank = PHASES.iter().position(|p| *p == c.phase).unwrap_or(PHASES.len());
-            let finally = c.list.segs().last().is_some_and(|s| {
-                matches!(s, crate::document::Seg::Key(k) if k == "finally")
-            });
+            let rank = PHASES
+                .iter()
+                .position(|p| *p == c.phase)
+                .unwrap_or(PHASES.len());
+            let finally = c
+                .list
+                .segs()
+                .last()
+                .is_some_and(|s| matches!(s, crate::document::Seg::Key(k) if k == "finally"));
             (rank, finally, c.index)
         });
         let mut lines = Vec::new();
@@ -251,10 +256,15 @@ impl Shell {
     pub fn item_of(bs: &Value, root: &Path, list: &Path, index: usize) -> usize {
         let mut cmds = commands(bs, root);
         cmds.sort_by_key(|c| {
-            let rank = PHASES.iter().position(|p| *p == c.phase).unwrap_or(PHASES.len());
-            let finally = c.list.segs().last().is_some_and(|s| {
-                matches!(s, crate::document::Seg::Key(k) if k == "finally")
-            });
+            let rank = PHASES
+                .iter()
+                .position(|p| *p == c.phase)
+                .unwrap_or(PHASES.len());
+            let finally = c
+                .list
+                .segs()
+                .last()
+                .is_some_and(|s| matches!(s, crate::document::Seg::Key(k) if k == "finally"));
             (rank, finally, c.index)
         });
         cmds.iter()
@@ -605,7 +615,10 @@ mod tests {
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!(
             assignments("export A=1; read -r B C; for D in x; do E+=y; done"),
-            ["A", "B", "C", "D", "E"].iter().map(|s| s.to_string()).collect()
+            ["A", "B", "C", "D", "E"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
         );
     }
 }
