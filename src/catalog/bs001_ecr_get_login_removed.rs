@@ -146,17 +146,17 @@ fn registry_for(
         .and_then(|v| v.split_once('/'))
         .map(|(h, _)| h.to_string())
         .filter(|h| h.contains(".dkr.ecr.") && h.ends_with(".amazonaws.com"));
-    if let Some(h) = &host
-        && !h.contains('$')
-    {
-        return Some(h.clone());
-    }
     let by_var = "${REPOSITORY_URI%%/*}";
     let known_var = value.is_some()
         || shell.env.contains("REPOSITORY_URI")
         || shell.project.contains("REPOSITORY_URI");
     if known_var && usable(by_var) {
         return Some(by_var.to_string());
+    }
+    if let Some(h) = &host
+        && !h.contains('$')
+    {
+        return Some(h.clone());
     }
     if let Some(h) = host.filter(|h| usable(h)) {
         return Some(h);
