@@ -103,13 +103,108 @@ fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
             .is_some_and(|r| r.is_match(name))
 }
 
+/// What the unit's pipelines say the build must provide to their CodeDeployToECS actions.
+struct Needs {
+    /// A CodeDeployToECS action is in the unit.
+    codedeploy: bool,
+    /// `Image1ArtifactName` names a build output (not an ECR source action's output, which
+    /// carries imageDetail.json itself).
+    detail: bool,
+    /// The task definition / AppSpec template artifact is a build output (not the source).
+    taskdef: bool,
+    appspec: bool,
+}
+
+fn output_names(action: &Value) -> Vec<&str> {
+    action
+        .get("outputArtifacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("name").and_then(Value::as_str))
+        .collect()
+}
+
+fn needs(unit: &Unit) -> Needs {
+    let mut n = Needs {
+        codedeploy: false,
+        detail: false,
+        taskdef: false,
+        appspec: false,
+    };
+    for (_, f) in unit.of_kind(Kind::CodePipeline) {
+        let mut built: Vec<&str> = Vec::new();
+        for a in pipeline_actions(f.value()) {
+            if a.pointer("/actionTypeId/category").and_then(Value::as_str) == Some("Build") {
+                built.extend(output_names(a));
+            }
+        }
+        for a in pipeline_actions(f.value()) {
+            if a.pointer("/actionTypeId/provider").and_then(Value::as_str)
+                != Some("CodeDeployToECS")
+            {
+                continue;
+            }
+            n.codedeploy = true;
+            let cfg = |k: &str| {
+                a.pointer(&format!("/configuration/{k}"))
+                    .and_then(Value::as_str)
+            };
+            let is_built = |k: &str| cfg(k).is_some_and(|x| built.contains(&x));
+            n.detail |= is_built("Image1ArtifactName");
+            n.taskdef |= is_built("TaskDefinitionTemplateArtifact");
+            n.appspec |= is_built("AppSpecTemplateArtifact");
+        }
+    }
+    n
+}
+
+/// A line that writes imageDetail.json in another shape than `{"ImageURI": "…"}` (the
+/// imagedefinitions.json list, or another key).
+fn wrong_shape(line: &str) -> bool {
+    let Some(i) = line.find(IMAGE_DETAIL) else {
+        return false;
+    };
+    let writes = line[..i].trim_end().ends_with('>');
+    writes
+        && !line.contains("ImageURI")
+        && (line.contains("imageUri") || line.contains("[{") || line.contains("\"name\""))
+}
+
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
         "BS004"
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        if cx.facts.deploy_path != DeployPath::CodeDeploy {
+        // Written in the wrong shape: CodeDeployToECS (and nothing else) reads this file.
+        for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
+            for c in commands(bs, root) {
+                if c.lines().any(wrong_shape) {
+                    out.push(
+                        Finding::at(
+                            cx.id(),
+                            file,
+                            c.path(),
+                            format!(
+                                "{} writes {IMAGE_DETAIL} in another shape than {{\"ImageURI\": \"…\"}} (the imagedefinitions.json list?): CodeDeployToECS cannot read the image from it",
+                                c.phase
+                            ),
+                        )
+                        .follow_up(format!(
+                            "Write it as `printf '{{\"ImageURI\":\"%s\"}}' \"$REPOSITORY_URI:$IMAGE_TAG\" > {IMAGE_DETAIL}`"
+                        )),
+                    );
+                }
+            }
+        }
+        let has_pipeline = cx.unit.of_kind(Kind::CodePipeline).next().is_some();
+        if !has_pipeline {
+            self.without_pipeline(cx, out);
+            return;
+        }
+        let n = needs(cx.unit);
+        if !n.codedeploy {
             return;
         }
         let (td_path, ap_path) = template_paths(cx.unit);
@@ -123,10 +218,10 @@ impl super::Rule for Rule {
                 .iter()
                 .flat_map(|c| c.lines())
                 .any(|l| l.contains("imagedefinitions.json") && l.contains('>'));
-            if !writes_detail {
+            if n.detail && !writes_detail {
                 self.writer(cx, file, bs, root, &cmds, writes_defs, out);
             }
-            // The artifact must carry the three files.
+            // The artifact must carry the files the action reads from the build output.
             let artifacts = bs.get("artifacts");
             let discard = artifacts
                 .and_then(|a| a.get("discard-paths"))
@@ -139,7 +234,15 @@ impl super::Rule for Rule {
                 Some(Value::String(s)) => vec![s.as_str()],
                 _ => Vec::new(),
             };
-            let missing: Vec<String> = [IMAGE_DETAIL.to_string(), td_path.clone(), ap_path.clone()]
+            let wanted: Vec<String> = [
+                (n.detail, IMAGE_DETAIL.to_string()),
+                (n.taskdef, td_path.clone()),
+                (n.appspec, ap_path.clone()),
+            ]
+            .into_iter()
+            .filter_map(|(w, p)| w.then_some(p))
+            .collect();
+            let missing: Vec<String> = wanted
                 .into_iter()
                 .filter(|p| !files.iter().any(|pat| ships(pat, p, discard)))
                 .collect();
@@ -206,6 +309,57 @@ impl super::Rule for Rule {
 }
 
 impl Rule {
+    /// No pipeline in the unit: which action deploys is not known. An AppSpec or a
+    /// CodeDeploy-controlled service says CodeDeploy deploys; whether the build's image gets
+    /// there through imageDetail.json (CodeDeployToECS) or a task definition the build fills
+    /// in itself (`sed`, `envsubst`) only the pipeline tells. Reported with what to check;
+    /// nothing is inserted.
+    fn without_pipeline(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        if cx.facts.deploy_path != DeployPath::CodeDeploy {
+            return;
+        }
+        for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
+            let cmds = commands(bs, root);
+            let lines: Vec<&str> = cmds.iter().flat_map(|c| c.lines()).collect();
+            let writes_detail = lines.iter().any(|l| l.contains(IMAGE_DETAIL));
+            let fills_itself = lines
+                .iter()
+                .any(|l| l.contains("sed ") || l.contains("envsubst") || l.contains("jq "));
+            let pushes = lines.iter().any(|l| !pushed(l).is_empty());
+            // Only a build whose artifact carries an AppSpec evidently feeds a CodeDeploy ECS
+            // deployment; any other build may feed the ECS standard action or a script.
+            let ships_appspec = match bs.pointer("/artifacts/files") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|p| p.to_ascii_lowercase().contains("appspec")),
+                Some(Value::String(p)) => p.to_ascii_lowercase().contains("appspec"),
+                _ => false,
+            };
+            if writes_detail || fills_itself || !pushes || !ships_appspec {
+                continue;
+            }
+            let location = cmds
+                .iter()
+                .rposition(|c| c.lines().any(|l| !pushed(l).is_empty()))
+                .map(|i| cmds[i].path())
+                .unwrap_or_else(|| root.key("phases"));
+            out.push(
+                Finding::at(
+                    cx.id(),
+                    file,
+                    location,
+                    format!(
+                        "the build ships an AppSpec for a CodeDeploy ECS deployment but writes no {IMAGE_DETAIL} and fills in no task definition: if a CodeDeployToECS action deploys it (the pipeline is not in these files), that action cannot find the image"
+                    ),
+                )
+                .follow_up(format!(
+                    "Check the pipeline: if its CodeDeployToECS action has Image1ArtifactName set to this build's output, write `printf '{{\"ImageURI\":\"%s\"}}' \"<pushed image>\" > {IMAGE_DETAIL}` after the push and list it under artifacts.files"
+                )),
+            );
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn writer(
         &self,
@@ -274,6 +428,22 @@ impl Rule {
             return;
         };
         let cmd = &cmds[i];
+        let text = cx.unit.files[file]
+            .doc()
+            .map(|(d, _)| d.text())
+            .unwrap_or_default();
+        let shell = super::buildspec_shell::Shell::new(bs, root, text);
+        let item = super::buildspec_shell::Shell::item_of(bs, root, &cmd.list, cmd.index) + 1;
+        let expandable = referenced_vars(image)
+            .iter()
+            .all(|v| shell.available_before(item, v));
+        if !expandable || (shell.template && image.contains("${")) {
+            out.push(f.follow_up(format!(
+                "Write imageDetail.json after the push in the same shell as the variables it uses: `printf '{{\"ImageURI\":\"%s\"}}' \"{}\" > {IMAGE_DETAIL}`",
+                image.trim_matches('"')
+            )));
+            return;
+        }
         let line = format!(
             "printf '{{\"ImageURI\":\"%s\"}}' \"{}\" > {IMAGE_DETAIL}",
             image.trim_matches('"')
