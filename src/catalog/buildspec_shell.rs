@@ -216,7 +216,7 @@ impl Shell {
             if rest[..i].ends_with('$') {
                 // `$${X}` → `${X}`.
                 out.push_str(&rest[..i]);
-                out.push_str("{");
+                out.push('{');
                 rest = &rest[i + 2..];
                 continue;
             }
