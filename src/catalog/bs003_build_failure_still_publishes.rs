@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::bs005_mutable_latest_tag::{Tag, is_fixed_tag, is_latest, pushed, tag_of};
+use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, pushed, tag_of};
 use super::buildspec::{commands, referenced_vars, variable_value};
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
@@ -66,7 +66,7 @@ fn mutable_pushes(bs: &Value, root: &crate::document::Path, lines: &[&str]) -> V
                         tag.trim_start_matches(['$', '{']).trim_end_matches('}') == v.as_str()
                     })
                     .and_then(|v| variable_value(bs, root, v))
-                    .is_some_and(|v| is_latest(&v) || is_fixed_tag(v.trim_matches(['"', '\''])))
+                    .is_some_and(|v| is_fixed_value(bs, root, &v))
             }
         })
         .collect()

@@ -8,7 +8,7 @@ use crate::document::{Op, Position};
 use crate::model::Kind;
 use crate::workspace::{DeployPath, Unit, pipeline_actions};
 
-use super::bs005_mutable_latest_tag::{Tag, is_latest, pushed, tag_of};
+use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, is_latest, pushed, tag_of};
 use super::buildspec::{commands, referenced_vars, variable_value};
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
@@ -378,7 +378,7 @@ impl Rule {
                 referenced_vars(tag)
                     .first()
                     .and_then(|v| variable_value(bs, root, v))
-                    .is_some_and(|v| is_latest(&v))
+                    .is_some_and(|v| is_latest(&v) && is_fixed_value(bs, root, &v))
             }
         };
         let pushes: Vec<(usize, String)> = cmds

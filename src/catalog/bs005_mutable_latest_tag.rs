@@ -9,8 +9,8 @@ use crate::document::{Op, Path};
 use crate::model::Kind;
 
 use super::buildspec::{
-    Command, LineEdit, TokKind, assignment, commands, defines, edit_lines, env_map, rewrite,
-    scalar_text, tokenize,
+    Command, LineEdit, TokKind, assignment, commands, edit_lines, env_map, rewrite, scalar_text,
+    tokenize,
 };
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
@@ -30,6 +30,64 @@ static LATEST: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 pub fn is_latest(value: &str) -> bool {
     LATEST.as_ref().is_some_and(|r| r.is_match(value.trim()))
+}
+
+/// Whether a value given to a tag variable is provably the same in every build: `latest` or
+/// another constant, or `${X:=latest}` / `${X:-latest}` where nothing in the build gives `X` a
+/// value that changes. `X` set from the commit (`$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut
+/// -c 1-7)`, `$(git rev-parse …)`), a CodeBuild variable, a parameter or a secret is not fixed:
+/// `latest` is then only the fallback for an empty source version.
+pub fn is_fixed_value(bs: &Value, root: &Path, value: &str) -> bool {
+    let v = value.trim().trim_matches(['"', '\'']);
+    if is_fixed_tag(v) {
+        return true;
+    }
+    if !is_latest(v) {
+        return false;
+    }
+    let Some(name) = v
+        .strip_prefix("${")
+        .and_then(|x| x.split([':', '=', '-']).next())
+    else {
+        return true;
+    };
+    if super::buildspec_shell::built_in(name)
+        || ["secrets-manager", "parameter-store", "exported-variables"]
+            .iter()
+            .any(|k| {
+                env_map(bs, k).is_some_and(|m| m.contains_key(name))
+                    || bs
+                        .pointer(&format!("/env/{k}"))
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(name)))
+            })
+    {
+        return false;
+    }
+    // Every value the buildspec gives X must be a constant (none: X is empty or a constant of
+    // the project, and the tag is fixed either way).
+    let env = env_map(bs, "variables")
+        .and_then(|m| m.get(name))
+        .and_then(scalar_text);
+    let values: Vec<String> = commands(bs, root)
+        .iter()
+        .flat_map(|c| {
+            c.lines()
+                .filter_map(|l| assignment(l, name))
+                .collect::<Vec<_>>()
+        })
+        .map(str::to_string)
+        .chain(env)
+        .collect();
+    let assigned_elsewhere = commands(bs, root).iter().any(|c| {
+        c.lines().any(|l| {
+            assignment(l, name).is_none() && super::buildspec_shell::assignments(l).contains(name)
+        })
+    });
+    !assigned_elsewhere
+        && values
+            .iter()
+            .all(|x| is_fixed_tag(x.trim().trim_matches(['"', '\''])))
 }
 
 /// How a pushed reference is tagged.
@@ -120,8 +178,6 @@ fn tag_hidden_in_variable(bs: &Value, root: &Path, reference: &str) -> bool {
 struct Plan {
     /// IMAGE_TAG ends up as latest (so `$IMAGE_TAG` pushes are mutable).
     latest_var: Option<&'static str>,
-    /// Replacement for the assignment that makes IMAGE_TAG latest.
-    define: Vec<String>,
     /// Repositories whose `$IMAGE_TAG` push gets an extra `latest` push (IMAGE_TAG was plainly
     /// `latest`, and latest is not pushed otherwise).
     keep_latest: Vec<String>,
@@ -152,9 +208,10 @@ impl super::Rule for Rule {
                 .flat_map(|c| c.lines())
                 .filter_map(|l| assignment(l, TAG_VAR))
                 .collect();
-            let def = if cmd_values.iter().any(|v| is_latest(v)) {
+            let fixed = |v: &str| is_latest(v) && is_fixed_value(bs, root, v);
+            let def = if cmd_values.iter().any(|v| fixed(v)) {
                 LatestDef::Command
-            } else if cmd_values.is_empty() && var_value.as_deref().is_some_and(is_latest) {
+            } else if cmd_values.is_empty() && var_value.as_deref().is_some_and(fixed) {
                 LatestDef::Variable
             } else {
                 LatestDef::None
@@ -196,19 +253,8 @@ impl super::Rule for Rule {
                 .copied()
                 .chain(var_value.as_deref())
                 .any(|v| v.trim_matches(['"', '\'']) == "latest");
-            // `${X:=latest}` with X set by the buildspec: only the fallback is wrong.
-            let fallback_of = cmd_values.iter().find_map(|v| {
-                let inner = v.strip_prefix("${")?.strip_suffix("latest}")?;
-                let name = inner.strip_suffix(":=").or(inner.strip_suffix(":-"))?;
-                defines(bs, root, name).then(|| name.to_string())
-            });
-            let define = match fallback_of {
-                Some(x) => vec![format!("{TAG_VAR}=${{{x}:-build-$CODEBUILD_BUILD_NUMBER}}")],
-                None => DEFINE.iter().map(|s| s.to_string()).collect(),
-            };
             let plan = Plan {
                 latest_var,
-                define,
                 keep_latest: if plain_latest {
                     var_pushes
                         .into_iter()
@@ -321,8 +367,8 @@ impl super::Rule for Rule {
 fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec<(Path, usize)>) {
     let tagged = |repo: &str| format!("{repo}:${TAG_VAR}");
     let edit = |line: &str| -> Option<Vec<String>> {
-        if assignment(line, TAG_VAR).is_some_and(is_latest) {
-            return Some(plan.define.clone());
+        if plan.latest_var.is_some() && assignment(line, TAG_VAR).is_some_and(is_latest) {
+            return Some(DEFINE.iter().map(|s| s.to_string()).collect());
         }
         if plan.tag_literal
             && (line.contains("imagedefinitions.json") || line.contains("imageDetail.json"))
@@ -492,5 +538,32 @@ mod tests {
             replace_latest("echo \"$R:latest\""),
             "echo \"$R:$IMAGE_TAG\""
         );
+    }
+
+    #[test]
+    fn fixed_values() {
+        use serde_json::json;
+        let root = Path::root();
+        let bs = json!({"version": 0.2,
+        "env": {"variables": {"STAGE": "prod"}, "parameter-store": {"P": "/p"}},
+        "phases": {"build": {"commands": [
+            "COMMIT_HASH=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)",
+            "CONST=web",
+            "read -r READ < tag.txt"
+        ]}}});
+        assert!(is_fixed_value(&bs, &root, "latest"));
+        assert!(is_fixed_value(&bs, &root, "\"web\""));
+        assert!(!is_fixed_value(&bs, &root, "${COMMIT_HASH:=latest}"));
+        assert!(!is_fixed_value(
+            &bs,
+            &root,
+            "${CODEBUILD_BUILD_NUMBER:-latest}"
+        ));
+        assert!(!is_fixed_value(&bs, &root, "${P:-latest}"));
+        assert!(!is_fixed_value(&bs, &root, "${READ:-latest}"));
+        assert!(is_fixed_value(&bs, &root, "${NEVER_SET:=latest}"));
+        assert!(is_fixed_value(&bs, &root, "${CONST:-latest}"));
+        assert!(is_fixed_value(&bs, &root, "${STAGE:-latest}"));
+        assert!(!is_fixed_value(&bs, &root, "$(date +%s)"));
     }
 }

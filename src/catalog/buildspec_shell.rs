@@ -50,7 +50,7 @@ const BUILT_IN: &[&str] = &[
     "DOCKER_HOST",
 ];
 
-fn built_in(name: &str) -> bool {
+pub fn built_in(name: &str) -> bool {
     name.starts_with("CODEBUILD_") || name.starts_with("BASH") || BUILT_IN.contains(&name)
 }
 
