@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::document::{Op, Position};
 use crate::model::Kind;
-use crate::workspace::{DeployPath, Unit, pipeline_actions};
+use crate::workspace::{Unit, pipeline_actions};
 
 use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, is_latest, pushed, tag_of};
 use super::buildspec::{commands, referenced_vars, variable_value};
@@ -198,11 +198,10 @@ impl super::Rule for Rule {
                 }
             }
         }
-        let has_pipeline = cx.unit.of_kind(Kind::CodePipeline).next().is_some();
-        if !has_pipeline {
-            self.without_pipeline(cx, out);
-            return;
-        }
+        // Without a pipeline in the unit nothing else is provable: whether a CodeDeployToECS
+        // action reads this build's output (and which files from it) only the pipeline says;
+        // the build may as well feed the ECS standard action, or fill in a task definition
+        // itself (`sed`, `envsubst`). `needs` finds no CodeDeployToECS action then.
         let n = needs(cx.unit);
         if !n.codedeploy {
             return;
@@ -309,57 +308,6 @@ impl super::Rule for Rule {
 }
 
 impl Rule {
-    /// No pipeline in the unit: which action deploys is not known. An AppSpec or a
-    /// CodeDeploy-controlled service says CodeDeploy deploys; whether the build's image gets
-    /// there through imageDetail.json (CodeDeployToECS) or a task definition the build fills
-    /// in itself (`sed`, `envsubst`) only the pipeline tells. Reported with what to check;
-    /// nothing is inserted.
-    fn without_pipeline(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        if cx.facts.deploy_path != DeployPath::CodeDeploy {
-            return;
-        }
-        for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
-            let cmds = commands(bs, root);
-            let lines: Vec<&str> = cmds.iter().flat_map(|c| c.lines()).collect();
-            let writes_detail = lines.iter().any(|l| l.contains(IMAGE_DETAIL));
-            let fills_itself = lines
-                .iter()
-                .any(|l| l.contains("sed ") || l.contains("envsubst") || l.contains("jq "));
-            let pushes = lines.iter().any(|l| !pushed(l).is_empty());
-            // Only a build whose artifact carries an AppSpec evidently feeds a CodeDeploy ECS
-            // deployment; any other build may feed the ECS standard action or a script.
-            let ships_appspec = match bs.pointer("/artifacts/files") {
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .any(|p| p.to_ascii_lowercase().contains("appspec")),
-                Some(Value::String(p)) => p.to_ascii_lowercase().contains("appspec"),
-                _ => false,
-            };
-            if writes_detail || fills_itself || !pushes || !ships_appspec {
-                continue;
-            }
-            let location = cmds
-                .iter()
-                .rposition(|c| c.lines().any(|l| !pushed(l).is_empty()))
-                .map(|i| cmds[i].path())
-                .unwrap_or_else(|| root.key("phases"));
-            out.push(
-                Finding::at(
-                    cx.id(),
-                    file,
-                    location,
-                    format!(
-                        "the build ships an AppSpec for a CodeDeploy ECS deployment but writes no {IMAGE_DETAIL} and fills in no task definition: if a CodeDeployToECS action deploys it (the pipeline is not in these files), that action cannot find the image"
-                    ),
-                )
-                .follow_up(format!(
-                    "Check the pipeline: if its CodeDeployToECS action has Image1ArtifactName set to this build's output, write `printf '{{\"ImageURI\":\"%s\"}}' \"<pushed image>\" > {IMAGE_DETAIL}` after the push and list it under artifacts.files"
-                )),
-            );
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn writer(
         &self,
