@@ -89,7 +89,7 @@ fn glob(pattern: &str) -> Option<Regex> {
 
 /// Whether an `artifacts.files` pattern ships `path` (with `discard-paths`, files land at their
 /// base name).
-fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
+pub(super) fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
     if glob(pattern).is_some_and(|r| r.is_match(path.trim_start_matches("./"))) {
         return true;
     }
