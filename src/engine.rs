@@ -274,6 +274,22 @@ fn apply_fix(
             finding.message
         ));
     }
+    // A buildspec edit must stay valid shell where it runs.
+    if unit.files[finding.file].kind == Kind::Buildspec
+        && let (Body::Doc { doc: old, root: r0 }, Body::Doc { doc: new, root: r1 }) =
+            (&before, &unit.files[finding.file].body)
+        && let (Some(v0), Some(v1)) = (old.value_at(r0), new.value_at(r1))
+    {
+        let problems =
+            catalog::buildspec_shell::check_edit((v0, old.text()), (v1, new.text()), r0, r1);
+        if !problems.is_empty() {
+            unit.files[finding.file].body = before;
+            return Err(format!(
+                "the edited buildspec would break in the shell: {}",
+                problems.join("; ")
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -6,7 +6,10 @@ use regex::Regex;
 
 use crate::model::Kind;
 
-use super::buildspec::{LineEdit, commands, defines, edit_lines, rewrite, tokenize};
+use super::buildspec::{
+    LineEdit, commands, edit_lines, referenced_vars, rewrite, tokenize, variable_value,
+};
+use super::buildspec_shell::Shell;
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
 
@@ -38,8 +41,14 @@ impl super::Rule for Rule {
             return;
         };
         for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
-            let has_repository_uri = defines(bs, root, "REPOSITORY_URI");
+            let text = cx.unit.files[file]
+                .doc()
+                .map(|(d, _)| d.text())
+                .unwrap_or_default();
+            let shell = Shell::new(bs, root, text);
             for cmd in commands(bs, root) {
+                let item = Shell::item_of(bs, root, &cmd.list, cmd.index);
+                let registry = registry_for(bs, root, &shell, item, cx.facts.registry.as_deref());
                 if !cmd.lines().any(mentions_get_login) {
                     continue;
                 }
@@ -62,9 +71,7 @@ impl super::Rule for Rule {
                         let login = parse(old.as_str());
                         let registries = if !login.registries.is_empty() {
                             login.registries.clone()
-                        } else if has_repository_uri {
-                            vec!["${REPOSITORY_URI%%/*}".to_string()]
-                        } else if let Some(r) = &cx.facts.registry {
+                        } else if let Some(r) = &registry {
                             vec![r.clone()]
                         } else {
                             unresolved = true;
@@ -113,6 +120,48 @@ impl super::Rule for Rule {
             }
         }
     }
+}
+
+/// The registry host to log in to, written so that the shell can expand it where the login
+/// runs: the literal host of `REPOSITORY_URI`, else `${REPOSITORY_URI%%/*}` or the host part of
+/// its value when every variable in it is assigned before the login (never `${…}` in a
+/// Terraform/CloudFormation template), else the registry the unit's other files name.
+fn registry_for(
+    bs: &serde_json::Value,
+    root: &crate::document::Path,
+    shell: &Shell,
+    item: usize,
+    known: Option<&str>,
+) -> Option<String> {
+    let usable = |expr: &str| {
+        !(shell.template && expr.contains("${"))
+            && referenced_vars(expr)
+                .iter()
+                .all(|v| shell.available_before(item, v))
+    };
+    let value =
+        variable_value(bs, root, "REPOSITORY_URI").map(|v| v.trim_matches(['"', '\'']).to_string());
+    let host = value
+        .as_deref()
+        .and_then(|v| v.split_once('/'))
+        .map(|(h, _)| h.to_string())
+        .filter(|h| h.contains(".dkr.ecr.") && h.ends_with(".amazonaws.com"));
+    let by_var = "${REPOSITORY_URI%%/*}";
+    let known_var = value.is_some()
+        || shell.env.contains("REPOSITORY_URI")
+        || shell.project.contains("REPOSITORY_URI");
+    if known_var && usable(by_var) {
+        return Some(by_var.to_string());
+    }
+    if let Some(h) = &host
+        && !h.contains('$')
+    {
+        return Some(h.clone());
+    }
+    if let Some(h) = host.filter(|h| usable(h)) {
+        return Some(h);
+    }
+    known.map(str::to_string)
 }
 
 /// Whether a line runs the removed command (not `get-login-password`).

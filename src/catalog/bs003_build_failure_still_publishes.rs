@@ -5,23 +5,71 @@ use serde_json::Value;
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::buildspec::commands;
+use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, pushed, tag_of};
+use super::buildspec::{commands, referenced_vars, variable_value};
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
 
 pub struct Rule;
 
-/// What in post_build publishes: a push or a deploy artifact.
-fn publishes(line: &str) -> Option<&'static str> {
-    if line.contains("docker push")
-        || line.contains("docker buildx build") && line.contains("--push")
-    {
-        Some("pushes the image")
-    } else if line.contains("imageDetail.json") || line.contains("imagedefinitions.json") {
-        Some("writes the deploy artifact")
-    } else {
-        None
+/// A line that builds the image.
+fn builds_image(line: &str) -> bool {
+    line.contains("docker build")
+        || line.contains("docker-compose build")
+        || line.contains("docker compose build")
+        || line.contains("docker buildx build")
+}
+
+/// Whether a command can fail once the image is built: anything but messages, tagging,
+/// variable assignments and moving around.
+fn can_fail(line: &str) -> bool {
+    let l = line.trim();
+    let first = l.split_whitespace().next().unwrap_or("");
+    if l.is_empty() || l.starts_with('#') {
+        return false;
     }
+    if first.contains('=') && !first.starts_with('=') && !l.contains("$(") {
+        return false;
+    }
+    if l.starts_with("docker tag ") || l.starts_with("docker images") {
+        return false;
+    }
+    !matches!(
+        first,
+        "echo"
+            | "printf"
+            | "cd"
+            | "ls"
+            | "pwd"
+            | "date"
+            | "true"
+            | ":"
+            | "export"
+            | "set"
+            | "sleep"
+    )
+}
+
+/// The mutable references post_build pushes (`latest` or a fixed tag, also through a
+/// variable that the buildspec sets to one).
+fn mutable_pushes(bs: &Value, root: &crate::document::Path, lines: &[&str]) -> Vec<String> {
+    lines
+        .iter()
+        .flat_map(|l| pushed(l))
+        .filter(|r| match tag_of(r, None) {
+            Tag::Latest(_) | Tag::LatestVar(_) => true,
+            Tag::Other => {
+                let tag = r.trim_matches('"').rsplit(':').next().unwrap_or("");
+                referenced_vars(tag)
+                    .first()
+                    .filter(|v| {
+                        tag.trim_start_matches(['$', '{']).trim_end_matches('}') == v.as_str()
+                    })
+                    .and_then(|v| variable_value(bs, root, v))
+                    .is_some_and(|v| is_fixed_value(bs, root, &v))
+            }
+        })
+        .collect()
 }
 
 impl super::Rule for Rule {
@@ -47,19 +95,54 @@ impl super::Rule for Rule {
             {
                 continue;
             }
-            let Some(what) = post.iter().flat_map(|c| c.lines()).find_map(publishes) else {
+            let post_lines: Vec<&str> = post.iter().flat_map(|c| c.lines()).collect();
+            let mutable = mutable_pushes(bs, root, &post_lines);
+            if mutable.is_empty() {
+                continue;
+            }
+            // Harm needs an image built before the build phase ends and a command after it
+            // that can fail: a failure before the image exists makes the push fail too.
+            let early: Vec<&str> = cmds
+                .iter()
+                .filter(|c| matches!(c.phase, "install" | "pre_build"))
+                .flat_map(|c| c.lines())
+                .collect();
+            let build_lines: Vec<&str> = cmds
+                .iter()
+                .filter(|c| c.phase == "build")
+                .flat_map(|c| c.lines())
+                .collect();
+            let after_image: Vec<&str> = match build_lines.iter().rposition(|l| builds_image(l)) {
+                Some(i) => build_lines[i + 1..].to_vec(),
+                None if early.iter().any(|l| builds_image(l)) => build_lines.clone(),
+                None => Vec::new(),
+            };
+            let Some(risky) = after_image.iter().find(|l| can_fail(l)) else {
                 continue;
             };
+            let what = format!(
+                "pushes {} even when `{}` in the build phase failed after the image was built",
+                mutable.join(", "),
+                risky
+            );
+            let text = cx.unit.files[file]
+                .doc()
+                .map(|(d, _)| d.text())
+                .unwrap_or_default();
+            let version_01 = super::buildspec_shell::Shell::new(bs, root, text).version_01;
             let build_path = root.key("phases").key("build");
             let f = Finding::at(
                 cx.id(),
                 file,
                 build_path.key("on-failure"),
                 format!(
-                    "post_build {what} even when the build phase failed: CodeBuild runs post_build after a failed build"
+                    "post_build {what}: CodeBuild runs post_build after a failed build, so an image that failed its checks replaces the tag that deploys use"
                 ),
             );
             let f = match on_failure {
+                _ if version_01 => f.follow_up(
+                    "Buildspec version 0.1 has no on-failure: move to version 0.2 and set on-failure: ABORT on the build phase, or start post_build with `[ \"$CODEBUILD_BUILD_SUCCEEDING\" = 1 ] || exit 1`",
+                ),
                 None => f.with_fix(
                     "set on-failure: ABORT on the build phase",
                     Safety::Safe,

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use crate::document::{Op, Position};
 use crate::model::Kind;
-use crate::workspace::{DeployPath, Unit, pipeline_actions};
+use crate::workspace::{Unit, pipeline_actions};
 
-use super::bs005_mutable_latest_tag::{Tag, is_latest, pushed, tag_of};
+use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, is_latest, pushed, tag_of};
 use super::buildspec::{commands, referenced_vars, variable_value};
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
@@ -89,7 +89,7 @@ fn glob(pattern: &str) -> Option<Regex> {
 
 /// Whether an `artifacts.files` pattern ships `path` (with `discard-paths`, files land at their
 /// base name).
-fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
+pub(super) fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
     if glob(pattern).is_some_and(|r| r.is_match(path.trim_start_matches("./"))) {
         return true;
     }
@@ -103,13 +103,107 @@ fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
             .is_some_and(|r| r.is_match(name))
 }
 
+/// What the unit's pipelines say the build must provide to their CodeDeployToECS actions.
+struct Needs {
+    /// A CodeDeployToECS action is in the unit.
+    codedeploy: bool,
+    /// `Image1ArtifactName` names a build output (not an ECR source action's output, which
+    /// carries imageDetail.json itself).
+    detail: bool,
+    /// The task definition / AppSpec template artifact is a build output (not the source).
+    taskdef: bool,
+    appspec: bool,
+}
+
+fn output_names(action: &Value) -> Vec<&str> {
+    action
+        .get("outputArtifacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("name").and_then(Value::as_str))
+        .collect()
+}
+
+fn needs(unit: &Unit) -> Needs {
+    let mut n = Needs {
+        codedeploy: false,
+        detail: false,
+        taskdef: false,
+        appspec: false,
+    };
+    for (_, f) in unit.of_kind(Kind::CodePipeline) {
+        let mut built: Vec<&str> = Vec::new();
+        for a in pipeline_actions(f.value()) {
+            if a.pointer("/actionTypeId/category").and_then(Value::as_str) == Some("Build") {
+                built.extend(output_names(a));
+            }
+        }
+        for a in pipeline_actions(f.value()) {
+            if a.pointer("/actionTypeId/provider").and_then(Value::as_str)
+                != Some("CodeDeployToECS")
+            {
+                continue;
+            }
+            n.codedeploy = true;
+            let cfg = |k: &str| {
+                a.pointer(&format!("/configuration/{k}"))
+                    .and_then(Value::as_str)
+            };
+            let is_built = |k: &str| cfg(k).is_some_and(|x| built.contains(&x));
+            n.detail |= is_built("Image1ArtifactName");
+            n.taskdef |= is_built("TaskDefinitionTemplateArtifact");
+            n.appspec |= is_built("AppSpecTemplateArtifact");
+        }
+    }
+    n
+}
+
+/// A line that writes imageDetail.json in another shape than `{"ImageURI": "…"}` (the
+/// imagedefinitions.json list, or another key).
+fn wrong_shape(line: &str) -> bool {
+    let Some(i) = line.find(IMAGE_DETAIL) else {
+        return false;
+    };
+    let writes = line[..i].trim_end().ends_with('>');
+    writes
+        && !line.contains("ImageURI")
+        && (line.contains("imageUri") || line.contains("[{") || line.contains("\"name\""))
+}
+
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
         "BS004"
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        if cx.facts.deploy_path != DeployPath::CodeDeploy {
+        // Written in the wrong shape: CodeDeployToECS (and nothing else) reads this file.
+        for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
+            for c in commands(bs, root) {
+                if c.lines().any(wrong_shape) {
+                    out.push(
+                        Finding::at(
+                            cx.id(),
+                            file,
+                            c.path(),
+                            format!(
+                                "{} writes {IMAGE_DETAIL} in another shape than {{\"ImageURI\": \"…\"}} (the imagedefinitions.json list?): CodeDeployToECS cannot read the image from it",
+                                c.phase
+                            ),
+                        )
+                        .follow_up(format!(
+                            "Write it as `printf '{{\"ImageURI\":\"%s\"}}' \"$REPOSITORY_URI:$IMAGE_TAG\" > {IMAGE_DETAIL}`"
+                        )),
+                    );
+                }
+            }
+        }
+        // Without a pipeline in the unit nothing else is provable: whether a CodeDeployToECS
+        // action reads this build's output (and which files from it) only the pipeline says;
+        // the build may as well feed the ECS standard action, or fill in a task definition
+        // itself (`sed`, `envsubst`). `needs` finds no CodeDeployToECS action then.
+        let n = needs(cx.unit);
+        if !n.codedeploy {
             return;
         }
         let (td_path, ap_path) = template_paths(cx.unit);
@@ -123,10 +217,10 @@ impl super::Rule for Rule {
                 .iter()
                 .flat_map(|c| c.lines())
                 .any(|l| l.contains("imagedefinitions.json") && l.contains('>'));
-            if !writes_detail {
+            if n.detail && !writes_detail {
                 self.writer(cx, file, bs, root, &cmds, writes_defs, out);
             }
-            // The artifact must carry the three files.
+            // The artifact must carry the files the action reads from the build output.
             let artifacts = bs.get("artifacts");
             let discard = artifacts
                 .and_then(|a| a.get("discard-paths"))
@@ -139,7 +233,15 @@ impl super::Rule for Rule {
                 Some(Value::String(s)) => vec![s.as_str()],
                 _ => Vec::new(),
             };
-            let missing: Vec<String> = [IMAGE_DETAIL.to_string(), td_path.clone(), ap_path.clone()]
+            let wanted: Vec<String> = [
+                (n.detail, IMAGE_DETAIL.to_string()),
+                (n.taskdef, td_path.clone()),
+                (n.appspec, ap_path.clone()),
+            ]
+            .into_iter()
+            .filter_map(|(w, p)| w.then_some(p))
+            .collect();
+            let missing: Vec<String> = wanted
                 .into_iter()
                 .filter(|p| !files.iter().any(|pat| ships(pat, p, discard)))
                 .collect();
@@ -224,7 +326,7 @@ impl Rule {
                 referenced_vars(tag)
                     .first()
                     .and_then(|v| variable_value(bs, root, v))
-                    .is_some_and(|v| is_latest(&v))
+                    .is_some_and(|v| is_latest(&v) && is_fixed_value(bs, root, &v))
             }
         };
         let pushes: Vec<(usize, String)> = cmds
@@ -274,6 +376,22 @@ impl Rule {
             return;
         };
         let cmd = &cmds[i];
+        let text = cx.unit.files[file]
+            .doc()
+            .map(|(d, _)| d.text())
+            .unwrap_or_default();
+        let shell = super::buildspec_shell::Shell::new(bs, root, text);
+        let item = super::buildspec_shell::Shell::item_of(bs, root, &cmd.list, cmd.index) + 1;
+        let expandable = referenced_vars(image)
+            .iter()
+            .all(|v| shell.available_before(item, v));
+        if !expandable || (shell.template && image.contains("${")) {
+            out.push(f.follow_up(format!(
+                "Write imageDetail.json after the push in the same shell as the variables it uses: `printf '{{\"ImageURI\":\"%s\"}}' \"{}\" > {IMAGE_DETAIL}`",
+                image.trim_matches('"')
+            )));
+            return;
+        }
         let line = format!(
             "printf '{{\"ImageURI\":\"%s\"}}' \"{}\" > {IMAGE_DETAIL}",
             image.trim_matches('"')

@@ -9,8 +9,8 @@ use crate::document::{Op, Path};
 use crate::model::Kind;
 
 use super::buildspec::{
-    Command, LineEdit, TokKind, assignment, commands, defines, edit_lines, env_map, rewrite,
-    scalar_text, tokenize,
+    Command, LineEdit, TokKind, assignment, commands, edit_lines, env_map, rewrite, scalar_text,
+    tokenize,
 };
 use super::support::docs_of;
 use super::{Context, Finding, Safety};
@@ -30,6 +30,64 @@ static LATEST: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 pub fn is_latest(value: &str) -> bool {
     LATEST.as_ref().is_some_and(|r| r.is_match(value.trim()))
+}
+
+/// Whether a value given to a tag variable is provably the same in every build: `latest` or
+/// another constant, or `${X:=latest}` / `${X:-latest}` where nothing in the build gives `X` a
+/// value that changes. `X` set from the commit (`$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut
+/// -c 1-7)`, `$(git rev-parse …)`), a CodeBuild variable, a parameter or a secret is not fixed:
+/// `latest` is then only the fallback for an empty source version.
+pub fn is_fixed_value(bs: &Value, root: &Path, value: &str) -> bool {
+    let v = value.trim().trim_matches(['"', '\'']);
+    if is_fixed_tag(v) {
+        return true;
+    }
+    if !is_latest(v) {
+        return false;
+    }
+    let Some(name) = v
+        .strip_prefix("${")
+        .and_then(|x| x.split([':', '=', '-']).next())
+    else {
+        return true;
+    };
+    if super::buildspec_shell::built_in(name)
+        || ["secrets-manager", "parameter-store", "exported-variables"]
+            .iter()
+            .any(|k| {
+                env_map(bs, k).is_some_and(|m| m.contains_key(name))
+                    || bs
+                        .pointer(&format!("/env/{k}"))
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(name)))
+            })
+    {
+        return false;
+    }
+    // Every value the buildspec gives X must be a constant (none: X is empty or a constant of
+    // the project, and the tag is fixed either way).
+    let env = env_map(bs, "variables")
+        .and_then(|m| m.get(name))
+        .and_then(scalar_text);
+    let values: Vec<String> = commands(bs, root)
+        .iter()
+        .flat_map(|c| {
+            c.lines()
+                .filter_map(|l| assignment(l, name))
+                .collect::<Vec<_>>()
+        })
+        .map(str::to_string)
+        .chain(env)
+        .collect();
+    let assigned_elsewhere = commands(bs, root).iter().any(|c| {
+        c.lines().any(|l| {
+            assignment(l, name).is_none() && super::buildspec_shell::assignments(l).contains(name)
+        })
+    });
+    !assigned_elsewhere
+        && values
+            .iter()
+            .all(|x| is_fixed_tag(x.trim().trim_matches(['"', '\''])))
 }
 
 /// How a pushed reference is tagged.
@@ -65,7 +123,9 @@ pub fn pushed(line: &str) -> Vec<String> {
 
 pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
     let r = reference.trim_matches('"');
-    if r.contains('@') {
+    // A digest, or a reference read from a command's output (`$(cat build_tag.out)`), which
+    // may carry any tag.
+    if r.contains('@') || r.contains("$(") || r.contains('`') {
         return Tag::Other;
     }
     let last_slash = r.rfind('/').map_or(0, |i| i + 1);
@@ -73,7 +133,9 @@ pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
         None => Tag::Latest(r.to_string()),
         Some(i) => {
             let (repo, tag) = (&r[..i], &r[i + 1..]);
-            if tag == "latest" {
+            // `latest`, or any other fixed tag: pushed again by every build, so it is just as
+            // mutable (`:web`, `:prod`).
+            if tag == "latest" || is_fixed_tag(tag) {
                 Tag::Latest(repo.to_string())
             } else if latest_var
                 .is_some_and(|v| tag == format!("${v}") || tag == format!("${{{v}}}"))
@@ -86,12 +148,36 @@ pub fn tag_of(reference: &str, latest_var: Option<&str>) -> Tag {
     }
 }
 
+/// A tag written as a constant (no expansion): every build pushes the same tag again.
+pub fn is_fixed_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// A reference that is one variable (`$IMAGE`, `${IMAGE}`) whose value in the buildspec
+/// already carries a tag, or is not known: its tag cannot be read here.
+fn tag_hidden_in_variable(bs: &Value, root: &Path, reference: &str) -> bool {
+    let r = reference.trim_matches('"');
+    let name = r
+        .strip_prefix("${")
+        .and_then(|x| x.strip_suffix('}'))
+        .or_else(|| r.strip_prefix('$'));
+    let Some(name) = name.filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    else {
+        return false;
+    };
+    match super::buildspec::variable_value(bs, root, name) {
+        Some(v) => super::buildspec_shell::carries_tag(&v) || v.contains("$("),
+        None => false,
+    }
+}
+
 /// What the fix does to each command.
 struct Plan {
     /// IMAGE_TAG ends up as latest (so `$IMAGE_TAG` pushes are mutable).
     latest_var: Option<&'static str>,
-    /// Replacement for the assignment that makes IMAGE_TAG latest.
-    define: Vec<String>,
     /// Repositories whose `$IMAGE_TAG` push gets an extra `latest` push (IMAGE_TAG was plainly
     /// `latest`, and latest is not pushed otherwise).
     keep_latest: Vec<String>,
@@ -122,9 +208,10 @@ impl super::Rule for Rule {
                 .flat_map(|c| c.lines())
                 .filter_map(|l| assignment(l, TAG_VAR))
                 .collect();
-            let def = if cmd_values.iter().any(|v| is_latest(v)) {
+            let fixed = |v: &str| is_latest(v) && is_fixed_value(bs, root, v);
+            let def = if cmd_values.iter().any(|v| fixed(v)) {
                 LatestDef::Command
-            } else if cmd_values.is_empty() && var_value.as_deref().is_some_and(is_latest) {
+            } else if cmd_values.is_empty() && var_value.as_deref().is_some_and(fixed) {
                 LatestDef::Variable
             } else {
                 LatestDef::None
@@ -137,6 +224,7 @@ impl super::Rule for Rule {
                 .enumerate()
                 .flat_map(|(i, c)| c.lines().flat_map(pushed).map(move |r| (i, r)))
                 .filter(|(_, r)| !untagged_but_tagged_elsewhere(r, &all_lines))
+                .filter(|(_, r)| !tag_hidden_in_variable(bs, root, r))
                 .collect();
             if pushes.is_empty()
                 || pushes
@@ -165,19 +253,8 @@ impl super::Rule for Rule {
                 .copied()
                 .chain(var_value.as_deref())
                 .any(|v| v.trim_matches(['"', '\'']) == "latest");
-            // `${X:=latest}` with X set by the buildspec: only the fallback is wrong.
-            let fallback_of = cmd_values.iter().find_map(|v| {
-                let inner = v.strip_prefix("${")?.strip_suffix("latest}")?;
-                let name = inner.strip_suffix(":=").or(inner.strip_suffix(":-"))?;
-                defines(bs, root, name).then(|| name.to_string())
-            });
-            let define = match fallback_of {
-                Some(x) => vec![format!("{TAG_VAR}=${{{x}:-build-$CODEBUILD_BUILD_NUMBER}}")],
-                None => DEFINE.iter().map(|s| s.to_string()).collect(),
-            };
             let plan = Plan {
                 latest_var,
-                define,
                 keep_latest: if plain_latest {
                     var_pushes
                         .into_iter()
@@ -238,13 +315,39 @@ impl super::Rule for Rule {
                 }
             }
             let (first, _) = &pushes[0];
+            let text = cx.unit.files[file]
+                .doc()
+                .map(|(d, _)| d.text())
+                .unwrap_or_default();
+            let shell = super::buildspec_shell::Shell::new(bs, root, text);
+            if shell.version_01 || shell.template {
+                // 0.1 runs each command in its own shell: IMAGE_TAG set by one command is gone
+                // in the next. A template needs its own escaping for shell variables.
+                out.push(
+                    Finding::at(
+                        cx.id(),
+                        file,
+                        cmds[*first].path(),
+                        format!(
+                            "the build pushes only mutable tags, pushed again by every build ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
+                            pushes.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .follow_up(if shell.version_01 {
+                        "Move the buildspec to version 0.2 (one shell for all commands), then tag and push the commit as well: IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
+                    } else {
+                        "Tag and push the commit as well (CODEBUILD_RESOLVED_SOURCE_VERSION), escaping shell variables for the template engine"
+                    }),
+                );
+                continue;
+            }
             out.push(
                 Finding::at(
                     cx.id(),
                     file,
                     cmds[*first].path(),
                     format!(
-                        "the build pushes only the mutable tag latest ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
+                        "the build pushes only mutable tags, pushed again by every build ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
                         pushes.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 )
@@ -264,14 +367,14 @@ impl super::Rule for Rule {
 fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec<(Path, usize)>) {
     let tagged = |repo: &str| format!("{repo}:${TAG_VAR}");
     let edit = |line: &str| -> Option<Vec<String>> {
-        if assignment(line, TAG_VAR).is_some_and(is_latest) {
-            return Some(plan.define.clone());
+        if plan.latest_var.is_some() && assignment(line, TAG_VAR).is_some_and(is_latest) {
+            return Some(DEFINE.iter().map(|s| s.to_string()).collect());
         }
         if plan.tag_literal
             && (line.contains("imagedefinitions.json") || line.contains("imageDetail.json"))
             && line.contains(":latest")
         {
-            return Some(vec![line.replace(":latest", &format!(":${TAG_VAR}"))]);
+            return Some(vec![replace_latest(line)]);
         }
         let refs = pushed(line);
         let r = refs.first()?;
@@ -344,6 +447,44 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
     }
 }
 
+/// `:latest` → `:$IMAGE_TAG`, closing and reopening single quotes around the variable where
+/// `:latest` sits inside them (`'…:latest"}'` → `'…:'"$IMAGE_TAG"'"}'`).
+fn replace_latest(line: &str) -> String {
+    let mut out = String::new();
+    let mut single = false;
+    let mut double = false;
+    let mut i = 0;
+    let b = line.as_bytes();
+    while i < b.len() {
+        if line[i..].starts_with(":latest")
+            && !line[i + 7..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
+            if single {
+                out.push_str(&format!(":'\"${TAG_VAR}\"'"));
+            } else {
+                out.push_str(&format!(":${TAG_VAR}"));
+            }
+            i += 7;
+            continue;
+        }
+        let c = b[i];
+        if c == b'\\' && !single {
+            out.push_str(&line[i..(i + 2).min(b.len())]);
+            i += 2;
+            continue;
+        }
+        if c == b'\'' && !double {
+            single = !single;
+        } else if c == b'"' && !single {
+            double = !double;
+        }
+        let ch = line[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
 /// `docker push R` without a tag while the buildspec tags `R:<something>`: it relies on old
 /// Docker pushing every tag, so which tag it means is unclear.
 fn untagged_but_tagged_elsewhere(reference: &str, lines: &[&str]) -> bool {
@@ -387,5 +528,42 @@ mod tests {
             "$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
         ));
         assert_eq!(pushed("docker push $R:latest && echo ok"), ["$R:latest"]);
+        assert_eq!(tag_of("$R:web", None), Tag::Latest("$R".into()));
+        assert_eq!(tag_of("\"$(cat /tmp/tag.out)\"", None), Tag::Other);
+        assert_eq!(
+            replace_latest(r#"printf '{"ImageURI":"'"$R"':latest"}' > imageDetail.json"#),
+            r#"printf '{"ImageURI":"'"$R"':'"$IMAGE_TAG"'"}' > imageDetail.json"#
+        );
+        assert_eq!(
+            replace_latest("echo \"$R:latest\""),
+            "echo \"$R:$IMAGE_TAG\""
+        );
+    }
+
+    #[test]
+    fn fixed_values() {
+        use serde_json::json;
+        let root = Path::root();
+        let bs = json!({"version": 0.2,
+        "env": {"variables": {"STAGE": "prod"}, "parameter-store": {"P": "/p"}},
+        "phases": {"build": {"commands": [
+            "COMMIT_HASH=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)",
+            "CONST=web",
+            "read -r READ < tag.txt"
+        ]}}});
+        assert!(is_fixed_value(&bs, &root, "latest"));
+        assert!(is_fixed_value(&bs, &root, "\"web\""));
+        assert!(!is_fixed_value(&bs, &root, "${COMMIT_HASH:=latest}"));
+        assert!(!is_fixed_value(
+            &bs,
+            &root,
+            "${CODEBUILD_BUILD_NUMBER:-latest}"
+        ));
+        assert!(!is_fixed_value(&bs, &root, "${P:-latest}"));
+        assert!(!is_fixed_value(&bs, &root, "${READ:-latest}"));
+        assert!(is_fixed_value(&bs, &root, "${NEVER_SET:=latest}"));
+        assert!(is_fixed_value(&bs, &root, "${CONST:-latest}"));
+        assert!(is_fixed_value(&bs, &root, "${STAGE:-latest}"));
+        assert!(!is_fixed_value(&bs, &root, "$(date +%s)"));
     }
 }

@@ -87,14 +87,6 @@ pub fn variable_value(bs: &Value, root: &Path, name: &str) -> Option<String> {
     None
 }
 
-/// Whether the buildspec defines `name` (a variable, secret or parameter, or an assignment).
-pub fn defines(bs: &Value, root: &Path, name: &str) -> bool {
-    ["variables", "secrets-manager", "parameter-store"]
-        .iter()
-        .any(|k| env_map(bs, k).is_some_and(|m| m.contains_key(name)))
-        || variable_value(bs, root, name).is_some()
-}
-
 /// The right-hand side of `NAME=value` / `export NAME=value` when `line` is that assignment.
 pub fn assignment<'l>(line: &'l str, name: &str) -> Option<&'l str> {
     let l = line.trim();

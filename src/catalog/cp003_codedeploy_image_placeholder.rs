@@ -36,6 +36,69 @@ impl super::Rule for Rule {
                 out.push(f);
             }
         }
+        wrong_provider(cx, out);
+    }
+}
+
+/// A `CodeDeploy` deploy action (EC2/on-premises and Lambda) in a unit that deploys to ECS
+/// through CodeDeploy: the ECS blue/green deployment needs the `CodeDeployToECS` provider, which
+/// registers the task definition and fills in the AppSpec.
+fn wrong_provider(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let ecs_appspec = cx.unit.of_kind(Kind::Appspec).next().is_some();
+    let ecs_group = cx.unit.of_kind(Kind::DeploymentGroup).any(|(_, f)| {
+        f.value()
+            .and_then(|v| {
+                v.get("ecsServices")
+                    .or_else(|| v.pointer("/deploymentGroupInfo/ecsServices"))
+            })
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+    });
+    if !ecs_appspec && !ecs_group {
+        return;
+    }
+    for (file, v, root) in super::support::docs_of(cx.unit, Kind::CodePipeline) {
+        let stages = v.get("stages").and_then(Value::as_array);
+        for (s, stage) in stages.into_iter().flatten().enumerate() {
+            let actions = stage.get("actions").and_then(Value::as_array);
+            for (a, action) in actions.into_iter().flatten().enumerate() {
+                let category = action
+                    .pointer("/actionTypeId/category")
+                    .and_then(Value::as_str);
+                let provider = action
+                    .pointer("/actionTypeId/provider")
+                    .and_then(Value::as_str);
+                if category != Some("Deploy") || provider != Some("CodeDeploy") {
+                    continue;
+                }
+                let name = action.get("name").and_then(Value::as_str).unwrap_or("?");
+                let path = root
+                    .key("stages")
+                    .index(s)
+                    .key("actions")
+                    .index(a)
+                    .key("actionTypeId")
+                    .key("provider");
+                let evidence = if ecs_group {
+                    "a deployment group of the unit deploys ECS services"
+                } else {
+                    "the unit's AppSpec is an ECS AppSpec"
+                };
+                out.push(
+                    Finding::at(
+                        cx.id(),
+                        file,
+                        path,
+                        format!(
+                            "action \"{name}\" deploys with the CodeDeploy provider (EC2/on-premises, Lambda), but {evidence}: an ECS blue/green deployment needs the CodeDeployToECS provider"
+                        ),
+                    )
+                    .follow_up(
+                        "Change the action to provider CodeDeployToECS with ApplicationName, DeploymentGroupName, TaskDefinitionTemplateArtifact, AppSpecTemplateArtifact, Image1ArtifactName and Image1ContainerName",
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -185,7 +248,7 @@ fn run_order(action: &Value) -> i64 {
     action.get("runOrder").and_then(Value::as_i64).unwrap_or(1)
 }
 
-/// Artifacts output by Build actions that run before an action of `stage` with run order
+/// Artifacts output by Build actions (or ECR source actions) that run before an action of `stage` with run order
 /// `order`.
 fn build_outputs(pipeline: &Value, stage: usize, order: i64) -> BTreeSet<&str> {
     let mut out = BTreeSet::new();
@@ -194,9 +257,10 @@ fn build_outputs(pipeline: &Value, stage: usize, order: i64) -> BTreeSet<&str> {
         let actions = st.get("actions").and_then(Value::as_array);
         for a in actions.into_iter().flatten() {
             let earlier = s < stage || run_order(a) < order;
-            if earlier
-                && a.pointer("/actionTypeId/category").and_then(Value::as_str) == Some("Build")
-            {
+            let category = a.pointer("/actionTypeId/category").and_then(Value::as_str);
+            let provider = a.pointer("/actionTypeId/provider").and_then(Value::as_str);
+            // An ECR source action writes imageDetail.json into its output itself.
+            if earlier && (category == Some("Build") || provider == Some("ECR")) {
                 out.extend(names(a.get("outputArtifacts")));
             }
         }

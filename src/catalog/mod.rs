@@ -8,6 +8,7 @@ pub mod examples;
 pub mod meta;
 
 mod buildspec;
+pub mod buildspec_shell;
 mod log_signatures;
 pub mod secrets;
 mod support;
@@ -22,6 +23,7 @@ mod bs005_mutable_latest_tag;
 mod bs006_plaintext_secret_variables;
 mod bs007_commands_print_secrets;
 mod bs008_docker_login_password_argument;
+mod bs009_artifact_names_missing_file;
 mod cp001_manual_approval_before_production;
 mod cp002_github_v1_oauth_token;
 mod cp003_codedeploy_image_placeholder;
@@ -218,6 +220,7 @@ pub fn rules() -> &'static [Box<dyn Rule>] {
             Box::new(bs006_plaintext_secret_variables::Rule),
             Box::new(bs007_commands_print_secrets::Rule),
             Box::new(bs008_docker_login_password_argument::Rule),
+            Box::new(bs009_artifact_names_missing_file::Rule),
             Box::new(cp001_manual_approval_before_production::Rule),
             Box::new(cp002_github_v1_oauth_token::Rule),
             Box::new(cp003_codedeploy_image_placeholder::Rule),
