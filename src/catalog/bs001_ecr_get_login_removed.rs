@@ -48,11 +48,11 @@ impl super::Rule for Rule {
             let shell = Shell::new(bs, root, text);
             for cmd in commands(bs, root) {
                 let item = Shell::item_of(bs, root, &cmd.list, cmd.index);
-                let registry = registry_for(bs, root, &shell, item, cx.facts.registry.as_deref());
                 if !cmd.lines().any(mentions_get_login) {
                     continue;
                 }
                 let mut unresolved = false;
+                let mut captured = false;
                 let new = edit_lines(cmd.text, |line| {
                     if !mentions_get_login(line) {
                         return LineEdit::Keep;
@@ -68,11 +68,19 @@ impl super::Rule for Rule {
                         if old.as_str().trim_end().ends_with("get-login-password") {
                             continue;
                         }
+                        // Only a login the shell runs as a command is replaced; output captured
+                        // into a variable (`X=`aws ecr get-login``) is parsed by later lines.
+                        if !runs_as_command(&line[..whole.start()]) {
+                            unresolved = true;
+                            captured = true;
+                            return LineEdit::Keep;
+                        }
                         let login = parse(old.as_str());
                         let registries = if !login.registries.is_empty() {
                             login.registries.clone()
-                        } else if let Some(r) = &registry {
-                            vec![r.clone()]
+                        } else if let Some(r) = registry_for(bs, root, &shell, item, &login.region)
+                        {
+                            vec![r]
                         } else {
                             unresolved = true;
                             return LineEdit::Keep;
@@ -112,6 +120,9 @@ impl super::Rule for Rule {
                         Safety::Safe,
                         vec![rewrite(&cmd, new)],
                     ),
+                    _ if captured => base.follow_up(
+                        "The command's output is captured and parsed by later lines: take the password from `aws ecr get-login-password --region <region>` instead (the user name is AWS)",
+                    ),
                     _ => base.follow_up(
                         "Replace it by hand: define REPOSITORY_URI (the ECR repository the build pushes to) or pass --registry-ids, then run `aws ecr get-login-password --region $AWS_DEFAULT_REGION | docker login --username AWS --password-stdin <account>.dkr.ecr.<region>.amazonaws.com`",
                     ),
@@ -125,13 +136,14 @@ impl super::Rule for Rule {
 /// The registry host to log in to, written so that the shell can expand it where the login
 /// runs: the literal host of `REPOSITORY_URI`, else `${REPOSITORY_URI%%/*}` or the host part of
 /// its value when every variable in it is assigned before the login (never `${…}` in a
-/// Terraform/CloudFormation template), else the registry the unit's other files name.
+/// Terraform/CloudFormation template), else exactly what the old command logged in to: the
+/// default registry of the account the build runs as, in the command's region.
 fn registry_for(
     bs: &serde_json::Value,
     root: &crate::document::Path,
     shell: &Shell,
     item: usize,
-    known: Option<&str>,
+    region: &str,
 ) -> Option<String> {
     let usable = |expr: &str| {
         !(shell.template && expr.contains("${"))
@@ -161,7 +173,22 @@ fn registry_for(
     if let Some(h) = host.filter(|h| usable(h)) {
         return Some(h);
     }
-    known.map(str::to_string)
+    // `get-login` without `--registry-ids` logs in to the caller's own registry. Another file's
+    // registry would only be a guess; the caller's account is a fact the build can ask for
+    // (GetCallerIdentity needs no permission).
+    let own = format!(
+        "\"$(aws sts get-caller-identity --query Account --output text).dkr.ecr.{region}.amazonaws.com\""
+    );
+    (!region.is_empty() && usable(region)).then_some(own)
+}
+
+/// Whether what stands before a match on its line lets the match run as a command of its own.
+fn runs_as_command(before: &str) -> bool {
+    let b = before.trim_end();
+    b.is_empty()
+        || [";", "&&", "||", "then", "do", "else", "{", "(", "|"]
+            .iter()
+            .any(|end| b.ends_with(end))
 }
 
 /// Whether a line runs the removed command (not `get-login-password`).

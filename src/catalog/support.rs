@@ -212,6 +212,9 @@ mod tests {
 pub fn service_name(unit: &Unit, file: usize, svc: &Value) -> String {
     match svc.get("serviceName").and_then(Value::as_str) {
         Some(n) => format!("\"{n}\""),
-        None => format!("in {} (named on the command line)", unit.files[file].file_name()),
+        None => format!(
+            "in {} (named on the command line)",
+            unit.files[file].file_name()
+        ),
     }
 }

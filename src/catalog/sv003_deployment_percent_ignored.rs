@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use crate::model::Kind;
 
-use super::support::service_name;
 use super::support::docs_of;
+use super::support::service_name;
 use super::{Context, Finding};
 
 pub struct Rule;
