@@ -201,6 +201,11 @@ impl Plan {
     }
 }
 
+/// Whether a line's first command is the `docker push` (not one behind `if`, `&&`, `||`).
+fn starts_with_push(line: &str) -> bool {
+    tokenize(line).is_some_and(|t| t.len() >= 2 && t[0].raw == "docker" && t[1].raw == "push")
+}
+
 /// The fixed tag of a pushed reference (`latest` when it has none).
 fn fixed_tag_of(reference: &str) -> String {
     let r = reference.trim_matches('"');
@@ -366,7 +371,13 @@ impl super::Rule for Rule {
                 .map(|(d, _)| d.text())
                 .unwrap_or_default();
             let shell = super::buildspec_shell::Shell::new(bs, root, text);
-            if shell.version_01 || shell.template {
+            // A push that runs only under a condition (`if …; then docker push R:latest; fi`,
+            // `test … && docker push …`): an unconditional commit tag would fail when the
+            // image was not built, and a deploy file would name a tag that was never pushed.
+            let conditional = all_lines
+                .iter()
+                .any(|l| !pushed(l).is_empty() && !starts_with_push(l));
+            if shell.version_01 || shell.template || conditional {
                 // 0.1 runs each command in its own shell: IMAGE_TAG set by one command is gone
                 // in the next. A template needs its own escaping for shell variables.
                 out.push(
@@ -381,6 +392,8 @@ impl super::Rule for Rule {
                     )
                     .follow_up(if shell.version_01 {
                         "Move the buildspec to version 0.2 (one shell for all commands), then tag and push the commit as well: IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
+                    } else if conditional {
+                        "Tag and push the commit under the same condition as the push (IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)), and refer to it in the deploy file only when it was pushed"
                     } else {
                         "Tag and push the commit as well (CODEBUILD_RESOLVED_SOURCE_VERSION), escaping shell variables for the template engine"
                     }),
