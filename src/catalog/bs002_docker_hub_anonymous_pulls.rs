@@ -1,5 +1,6 @@
 //! BS002: Docker Official Images come from the ECR Public mirror, not anonymous Docker Hub.
 
+use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -145,6 +146,279 @@ fn image_words<'t, 'l>(toks: &'t [Tok<'l>]) -> Vec<&'t Tok<'l>> {
     out
 }
 
+/// Options of `docker build` that take no value.
+const BUILD_FLAGS: [&str; 11] = [
+    "--no-cache",
+    "--pull",
+    "--rm",
+    "--force-rm",
+    "--quiet",
+    "-q",
+    "--push",
+    "--load",
+    "--squash",
+    "--compress",
+    "--help",
+];
+
+/// One `docker build` (or `docker buildx build`) of a line: its `--build-arg NAME=VALUE` words
+/// (name, value token), its `-f` file and its context, as written.
+struct Build<'t, 'l> {
+    args: Vec<(String, &'t Tok<'l>)>,
+    file: Option<String>,
+    context: Option<String>,
+}
+
+fn builds<'t, 'l>(toks: &'t [Tok<'l>]) -> Vec<Build<'t, 'l>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let starts = toks[i].raw == "docker"
+            && (i == 0 || toks[i - 1].kind == TokKind::Sep || toks[i - 1].raw == "sudo");
+        let skip = match (
+            toks.get(i + 1).map(|t| t.raw),
+            toks.get(i + 2).map(|t| t.raw),
+        ) {
+            (Some("build"), _) => 2,
+            (Some("buildx"), Some("build")) => 3,
+            _ => 0,
+        };
+        if !starts || skip == 0 {
+            i += 1;
+            continue;
+        }
+        let mut b = Build {
+            args: Vec::new(),
+            file: None,
+            context: None,
+        };
+        let mut j = i + skip;
+        while j < toks.len() && toks[j].kind == TokKind::Word {
+            let w = toks[j].raw;
+            let (opt, inline) = match w.split_once('=') {
+                Some((o, v)) if o.starts_with('-') => (o, Some(v)),
+                _ => (w, None),
+            };
+            if !opt.starts_with('-') || opt == "-" {
+                b.context = Some(toks[j].unquoted());
+                j += 1;
+                continue;
+            }
+            if BUILD_FLAGS.contains(&opt) {
+                j += 1;
+                continue;
+            }
+            let value_tok = if inline.is_some() {
+                None
+            } else {
+                toks.get(j + 1).filter(|t| t.kind == TokKind::Word)
+            };
+            if opt == "--build-arg" {
+                match (inline, value_tok) {
+                    (Some(v), _) => {
+                        // `--build-arg=NAME=VALUE`: the whole word is the token.
+                        if let Some((name, _)) = v.split_once('=') {
+                            b.args.push((name.to_string(), &toks[j]));
+                        }
+                    }
+                    (None, Some(t)) => {
+                        if let Some((name, _)) = t.unquoted().split_once('=') {
+                            b.args.push((name.to_string(), t));
+                        }
+                    }
+                    _ => {}
+                }
+            } else if opt == "-f" || opt == "--file" {
+                b.file = inline
+                    .map(|v| v.trim_matches(['"', '\'']).to_string())
+                    .or_else(|| value_tok.map(|t| t.unquoted()));
+            }
+            j += if inline.is_some() { 1 } else { 2 };
+        }
+        out.push(b);
+        i = j;
+    }
+    out
+}
+
+/// The value of a `--build-arg` token (`NAME=VALUE`, or `--build-arg=NAME=VALUE`) and where it
+/// starts in the line.
+fn arg_value(t: &Tok<'_>) -> Option<(String, usize)> {
+    let strip_quotes = |w: &str| -> (usize, usize) {
+        match w.chars().next() {
+            Some(q @ ('"' | '\'')) if w.len() >= 2 && w.ends_with(q) => (1, w.len() - 1),
+            _ => (0, w.len()),
+        }
+    };
+    let raw = t.raw.strip_prefix("--build-arg=").unwrap_or(t.raw);
+    let mut offset = t.raw.len() - raw.len();
+    // `"NAME=VALUE"` quoted as a whole.
+    let (a, b) = strip_quotes(raw);
+    let word = &raw[a..b];
+    offset += a;
+    let eq = word.find('=')?;
+    let value = &word[eq + 1..];
+    // `NAME="VALUE"`.
+    let (c, d) = strip_quotes(value);
+    let inner = &value[c..d];
+    if inner.contains(['"', '\'']) {
+        return None;
+    }
+    Some((inner.to_string(), t.start + offset + eq + 1 + c))
+}
+
+/// A build-arg value that reads as an image: a tag or digest is required (`node:18`,
+/// `python:3.11-slim`), so that `NODE_ENV=production` or `VERSION=1.2` are not taken for images.
+fn arg_image(value: &str) -> Option<Image> {
+    let last = value.rsplit('/').next().unwrap_or(value);
+    let tagged = last.contains(':') || value.contains('@');
+    let starts_alpha = value.starts_with(|c: char| c.is_ascii_lowercase());
+    if !tagged || !starts_alpha {
+        return None;
+    }
+    classify(value)
+}
+
+/// Whether the Dockerfile a build reads uses the build argument `name` as the whole image of a
+/// `FROM` line (`FROM ${NAME}`, `FROM $NAME AS base`): only then is its value an image pull.
+fn dockerfile_uses_in_from(roots: &[PathBuf], build: &Build<'_, '_>, name: &str) -> bool {
+    let file = match (&build.file, &build.context) {
+        (Some(f), _) => f.clone(),
+        (None, Some(c)) => format!("{}/Dockerfile", c.trim_end_matches('/')),
+        (None, None) => return false,
+    };
+    if file.contains('$') || file == "-" {
+        return false;
+    }
+    let pattern = format!(
+        r"(?im)^\s*FROM\s+(?:--\S+\s+)*(?:\$\{{{n}\}}|\${n})(?:\s+AS\s+\S+)?\s*$",
+        n = regex::escape(name)
+    );
+    let Some(re) = super::support::cached_regex(&pattern) else {
+        return false;
+    };
+    roots.iter().any(|r| {
+        let p = r.join(file.trim_start_matches("./"));
+        let small = std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.len() < 1 << 20);
+        small && std::fs::read_to_string(&p).is_ok_and(|text| re.is_match(&text))
+    })
+}
+
+/// `<<EOF`, `<<-'EOF'`, `<< "EOF"`: the heredoc's terminator.
+fn heredoc_start(line: &str) -> Option<String> {
+    let i = line.find("<<")?;
+    let rest = line[i + 2..].trim_start_matches('-').trim_start();
+    if rest.starts_with('<') {
+        return None;
+    }
+    let word: String = rest
+        .trim_start_matches(['\'', '"'])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!word.is_empty()).then_some(word)
+}
+
+/// The image of a Dockerfile `FROM` line and where it starts.
+fn from_image(line: &str) -> Option<(&str, usize)> {
+    // Words with their offsets.
+    let mut words = Vec::new();
+    let mut pos = 0;
+    for w in line.split_whitespace() {
+        let at = pos + line[pos..].find(w)?;
+        words.push((w, at));
+        pos = at + w.len();
+    }
+    let mut it = words.into_iter();
+    if !it.next()?.0.eq_ignore_ascii_case("FROM") {
+        return None;
+    }
+    it.find(|(w, _)| !w.starts_with("--"))
+}
+
+/// What one command pulls from Docker Hub, and the rewrites of its lines (by the index of the
+/// line among the command's non-empty lines).
+#[derive(Default)]
+struct Scan {
+    official: Vec<String>,
+    namespaced: Vec<String>,
+    /// Build arguments that look like official images, used by a Dockerfile this unit does not
+    /// show as `FROM ${NAME}`.
+    unproven_args: Vec<String>,
+    edits: Vec<Vec<(usize, usize, String)>>,
+}
+
+fn scan(text_lines: &[&str], roots: &[PathBuf]) -> Scan {
+    let mut out = Scan::default();
+    // Inside a heredoc: its terminator, and whether it writes a Dockerfile.
+    let mut heredoc: Option<(String, bool)> = None;
+    for line in text_lines {
+        let mut edits = Vec::new();
+        if let Some((end, dockerfile)) = &heredoc {
+            if line.trim() == end {
+                heredoc = None;
+            } else if *dockerfile && let Some((image, at)) = from_image(line) {
+                match classify(image) {
+                    Some(Image::Official(m)) => {
+                        out.official.push(image.to_string());
+                        edits.push((at, at + image.len(), m));
+                    }
+                    Some(Image::Namespaced(n)) => out.namespaced.push(n),
+                    None => {}
+                }
+            }
+            out.edits.push(edits);
+            continue;
+        }
+        let Some(toks) = tokenize(line) else {
+            out.edits.push(edits);
+            continue;
+        };
+        for t in image_words(&toks) {
+            match classify(&t.unquoted()) {
+                Some(Image::Official(m)) => {
+                    out.official.push(t.unquoted());
+                    edits.push((t.start, t.end, m));
+                }
+                Some(Image::Namespaced(n)) => out.namespaced.push(n),
+                None => {}
+            }
+        }
+        for b in builds(&toks) {
+            for (name, t) in &b.args {
+                let Some((value, at)) = arg_value(t) else {
+                    continue;
+                };
+                match arg_image(&value) {
+                    Some(Image::Official(m)) => {
+                        if dockerfile_uses_in_from(roots, &b, name) {
+                            out.official.push(format!("{name}={value}"));
+                            edits.push((at, at + value.len(), m));
+                        } else {
+                            out.unproven_args.push(format!("{name}={value}"));
+                        }
+                    }
+                    // Without a registry host a namespaced value may still not be an image at
+                    // all: judged only when the Dockerfile pulls it.
+                    Some(Image::Namespaced(n)) if dockerfile_uses_in_from(roots, &b, name) => {
+                        out.namespaced.push(format!("{name}={n}"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(end) = heredoc_start(line) {
+            let lower = line.to_ascii_lowercase();
+            heredoc = Some((
+                end,
+                lower.contains("dockerfile") || lower.contains("docker build"),
+            ));
+        }
+        out.edits.push(edits);
+    }
+    out
+}
+
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
         "BS002"
@@ -152,37 +426,32 @@ impl super::Rule for Rule {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
+            let bs_path = &cx.unit.files[file].path;
+            let bs_dir = bs_path
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default();
+            let roots = vec![bs_dir, crate::discover::unit_key(bs_path)];
             for cmd in commands(bs, root) {
-                let mut official = Vec::new();
-                let mut namespaced = Vec::new();
-                for line in cmd.lines() {
-                    let Some(toks) = tokenize(line) else {
-                        continue;
-                    };
-                    for t in image_words(&toks) {
-                        match classify(&t.unquoted()) {
-                            Some(Image::Official(_)) => official.push(t.unquoted()),
-                            Some(Image::Namespaced(n)) => namespaced.push(n),
-                            None => {}
-                        }
-                    }
-                }
-                if !official.is_empty() {
+                let lines: Vec<&str> = cmd.lines().collect();
+                let found = scan(&lines, &roots);
+                if !found.official.is_empty() {
+                    let mut k = 0;
                     let new = edit_lines(cmd.text, |line| {
-                        let Some(toks) = tokenize(line) else {
+                        let edits = found.edits.get(k).cloned().unwrap_or_default();
+                        k += 1;
+                        if edits.is_empty() {
                             return LineEdit::Keep;
-                        };
+                        }
                         let mut s = String::new();
                         let mut last = 0;
-                        for t in image_words(&toks) {
-                            if let Some(Image::Official(m)) = classify(&t.unquoted()) {
-                                s.push_str(&line[last..t.start]);
-                                s.push_str(&m);
-                                last = t.end;
+                        for (start, end, m) in edits {
+                            if start < last || end > line.len() {
+                                return LineEdit::Keep;
                             }
-                        }
-                        if last == 0 {
-                            return LineEdit::Keep;
+                            s.push_str(&line[last..start]);
+                            s.push_str(&m);
+                            last = end;
                         }
                         s.push_str(&line[last..]);
                         LineEdit::Replace(s)
@@ -194,7 +463,7 @@ impl super::Rule for Rule {
                         format!(
                             "{} pulls {} anonymously from Docker Hub, which rate-limits shared CodeBuild addresses (`toomanyrequests`)",
                             cmd.phase,
-                            official.join(", ")
+                            found.official.join(", ")
                         ),
                     );
                     if let Some(new) = new {
@@ -206,7 +475,24 @@ impl super::Rule for Rule {
                     }
                     out.push(f);
                 }
-                if !namespaced.is_empty() {
+                if !found.unproven_args.is_empty() {
+                    out.push(
+                        Finding::at(
+                            cx.id(),
+                            file,
+                            cmd.path(),
+                            format!(
+                                "{} passes {} to docker build: if the Dockerfile pulls it (`FROM ${{…}}`), it comes anonymously from Docker Hub, which rate-limits shared CodeBuild addresses",
+                                cmd.phase,
+                                found.unproven_args.join(", ")
+                            ),
+                        )
+                        .follow_up(format!(
+                            "If the Dockerfile uses the argument as its FROM image, pass the ECR Public mirror instead ({MIRROR}<name>:<tag>)"
+                        )),
+                    );
+                }
+                if !found.namespaced.is_empty() {
                     out.push(
                         Finding::at(
                             cx.id(),
@@ -215,7 +501,7 @@ impl super::Rule for Rule {
                             format!(
                                 "{} pulls {} from Docker Hub; it is not a Docker Official Image, so it has no ECR Public mirror",
                                 cmd.phase,
-                                namespaced.join(", ")
+                                found.namespaced.join(", ")
                             ),
                         )
                         .follow_up(
@@ -280,5 +566,44 @@ mod tests {
         );
         assert_eq!(classify("$IMAGE"), None);
         assert_eq!(classify("localhost:5000/app"), None);
+    }
+
+    #[test]
+    fn arguments_and_heredocs() {
+        let toks = tokenize("docker buildx build --build-arg=A=node:18 --build-arg \"B=x\" -f d/Dockerfile --push ctx").unwrap_or_default();
+        let b = builds(&toks);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].file.as_deref(), Some("d/Dockerfile"));
+        assert_eq!(b[0].context.as_deref(), Some("ctx"));
+        let values: Vec<_> = b[0]
+            .args
+            .iter()
+            .filter_map(|(_, t)| arg_value(t))
+            .map(|(v, _)| v)
+            .collect();
+        assert_eq!(values, ["node:18", "x"]);
+        assert!(arg_image("production").is_none());
+        assert!(arg_image("1.2:3").is_none());
+        assert_eq!(
+            arg_image("python:3.11-slim"),
+            Some(Image::Official(format!("{MIRROR}python:3.11-slim")))
+        );
+        assert_eq!(
+            heredoc_start("cat <<-'EOF' > Dockerfile").as_deref(),
+            Some("EOF")
+        );
+        assert_eq!(heredoc_start("cat << \"END\""), Some("END".into()));
+        assert_eq!(
+            from_image("FROM --platform=linux/amd64 node:18 AS b"),
+            Some(("node:18", 28))
+        );
+        let lines = [
+            "cat <<EOF > Dockerfile",
+            "FROM golang:1.22",
+            "EOF",
+            "echo FROM redis:7",
+        ];
+        let s = scan(&lines, &[]);
+        assert_eq!(s.official, ["golang:1.22"]);
     }
 }

@@ -183,6 +183,37 @@ struct Plan {
     keep_latest: Vec<String>,
     /// Whether literal `:latest` pushes get a commit tag pushed before them.
     tag_literal: bool,
+    /// The fixed tags the build pushes (`latest` for an untagged push).
+    fixed_tags: Vec<String>,
+    /// One repository is pushed with several fixed tags (`R:web`, `R:app`: two images): each
+    /// gets its own commit tag (`R:web-$IMAGE_TAG`), or the second would overwrite the first.
+    suffix: bool,
+}
+
+impl Plan {
+    /// The commit tag that goes with a fixed tag.
+    fn commit_tag(&self, fixed: &str) -> String {
+        if self.suffix {
+            format!("{fixed}-${TAG_VAR}")
+        } else {
+            format!("${TAG_VAR}")
+        }
+    }
+}
+
+/// Whether a line's first command is the `docker push` (not one behind `if`, `&&`, `||`).
+fn starts_with_push(line: &str) -> bool {
+    tokenize(line).is_some_and(|t| t.len() >= 2 && t[0].raw == "docker" && t[1].raw == "push")
+}
+
+/// The fixed tag of a pushed reference (`latest` when it has none).
+fn fixed_tag_of(reference: &str) -> String {
+    let r = reference.trim_matches('"');
+    let last = r.rsplit('/').next().unwrap_or(r);
+    match last.rsplit_once(':') {
+        Some((_, t)) => t.to_string(),
+        None => "latest".to_string(),
+    }
 }
 
 /// Where `IMAGE_TAG` is set to latest, if it is.
@@ -253,6 +284,24 @@ impl super::Rule for Rule {
                 .copied()
                 .chain(var_value.as_deref())
                 .any(|v| v.trim_matches(['"', '\'']) == "latest");
+            // Fixed tags by repository, to see one repository carrying several images.
+            let mut by_repo: std::collections::BTreeMap<
+                String,
+                std::collections::BTreeSet<String>,
+            > = std::collections::BTreeMap::new();
+            for (_, r) in &pushes {
+                if let Tag::Latest(repo) = tag_of(r, latest_var) {
+                    by_repo.entry(repo).or_default().insert(fixed_tag_of(r));
+                }
+            }
+            let suffix = by_repo.values().any(|t| t.len() > 1);
+            let fixed_tags: Vec<String> = by_repo
+                .values()
+                .flatten()
+                .cloned()
+                .collect::<std::collections::BTreeSet<String>>()
+                .into_iter()
+                .collect();
             let plan = Plan {
                 latest_var,
                 keep_latest: if plain_latest {
@@ -264,6 +313,8 @@ impl super::Rule for Rule {
                     Vec::new()
                 },
                 tag_literal: latest_var.is_none() || var_pushes_empty,
+                fixed_tags,
+                suffix,
             };
             let mut ops = Vec::new();
             let mut inserted: Vec<(Path, usize)> = Vec::new();
@@ -320,7 +371,13 @@ impl super::Rule for Rule {
                 .map(|(d, _)| d.text())
                 .unwrap_or_default();
             let shell = super::buildspec_shell::Shell::new(bs, root, text);
-            if shell.version_01 || shell.template {
+            // A push that runs only under a condition (`if …; then docker push R:latest; fi`,
+            // `test … && docker push …`): an unconditional commit tag would fail when the
+            // image was not built, and a deploy file would name a tag that was never pushed.
+            let conditional = all_lines
+                .iter()
+                .any(|l| !pushed(l).is_empty() && !starts_with_push(l));
+            if shell.version_01 || shell.template || conditional {
                 // 0.1 runs each command in its own shell: IMAGE_TAG set by one command is gone
                 // in the next. A template needs its own escaping for shell variables.
                 out.push(
@@ -335,6 +392,8 @@ impl super::Rule for Rule {
                     )
                     .follow_up(if shell.version_01 {
                         "Move the buildspec to version 0.2 (one shell for all commands), then tag and push the commit as well: IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
+                    } else if conditional {
+                        "Tag and push the commit under the same condition as the push (IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)), and refer to it in the deploy file only when it was pushed"
                     } else {
                         "Tag and push the commit as well (CODEBUILD_RESOLVED_SOURCE_VERSION), escaping shell variables for the template engine"
                     }),
@@ -366,15 +425,18 @@ impl super::Rule for Rule {
 /// definition of IMAGE_TAG becomes the commit.
 fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec<(Path, usize)>) {
     let tagged = |repo: &str| format!("{repo}:${TAG_VAR}");
+    let tagged_for = |repo: &str, r: &str| format!("{repo}:{}", plan.commit_tag(&fixed_tag_of(r)));
     let edit = |line: &str| -> Option<Vec<String>> {
         if plan.latest_var.is_some() && assignment(line, TAG_VAR).is_some_and(is_latest) {
             return Some(DEFINE.iter().map(|s| s.to_string()).collect());
         }
         if plan.tag_literal
             && (line.contains("imagedefinitions.json") || line.contains("imageDetail.json"))
-            && line.contains(":latest")
         {
-            return Some(vec![replace_latest(line)]);
+            let new = replace_fixed(line, plan);
+            if new != line {
+                return Some(vec![new]);
+            }
         }
         let refs = pushed(line);
         let r = refs.first()?;
@@ -388,9 +450,10 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
         match tag_of(r, plan.latest_var) {
             Tag::Latest(repo) if plan.tag_literal => {
                 let src = r.trim_matches('"').to_string();
+                let commit = tagged_for(&repo, &src);
                 Some(vec![
-                    format!("docker tag {} {}", q(src), q(tagged(&repo))),
-                    format!("docker push {}", q(tagged(&repo))),
+                    format!("docker tag {} {}", q(src), q(commit.clone())),
+                    format!("docker push {}", q(commit)),
                     line.to_string(),
                 ])
             }
@@ -447,25 +510,33 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
     }
 }
 
-/// `:latest` → `:$IMAGE_TAG`, closing and reopening single quotes around the variable where
-/// `:latest` sits inside them (`'…:latest"}'` → `'…:'"$IMAGE_TAG"'"}'`).
-fn replace_latest(line: &str) -> String {
+/// `:latest` (each fixed tag the build pushes) → `:$IMAGE_TAG` (or `:latest-$IMAGE_TAG`, see
+/// [`Plan::suffix`]), closing and reopening single quotes around the variable where the tag sits
+/// inside them (`'…:latest"}'` → `'…:'"$IMAGE_TAG"'"}'`).
+fn replace_fixed(line: &str, plan: &Plan) -> String {
     let mut out = String::new();
     let mut single = false;
     let mut double = false;
     let mut i = 0;
     let b = line.as_bytes();
-    while i < b.len() {
-        if line[i..].starts_with(":latest")
-            && !line[i + 7..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        {
-            if single {
-                out.push_str(&format!(":'\"${TAG_VAR}\"'"));
-            } else {
-                out.push_str(&format!(":${TAG_VAR}"));
+    'scan: while i < b.len() {
+        for t in &plan.fixed_tags {
+            let pat = format!(":{t}");
+            if line[i..].starts_with(&pat)
+                && !line[i + pat.len()..].starts_with(|c: char| {
+                    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+                })
+            {
+                let commit = plan.commit_tag(t);
+                if single {
+                    let (fixed, var) = commit.split_at(commit.len() - TAG_VAR.len() - 1);
+                    out.push_str(&format!(":{fixed}'\"{var}\"'"));
+                } else {
+                    out.push_str(&format!(":{commit}"));
+                }
+                i += pat.len();
+                continue 'scan;
             }
-            i += 7;
-            continue;
         }
         let c = b[i];
         if c == b'\\' && !single {
@@ -530,13 +601,36 @@ mod tests {
         assert_eq!(pushed("docker push $R:latest && echo ok"), ["$R:latest"]);
         assert_eq!(tag_of("$R:web", None), Tag::Latest("$R".into()));
         assert_eq!(tag_of("\"$(cat /tmp/tag.out)\"", None), Tag::Other);
+        let plan = |tags: &[&str], suffix| Plan {
+            latest_var: None,
+            keep_latest: Vec::new(),
+            tag_literal: true,
+            fixed_tags: tags.iter().map(|t| t.to_string()).collect(),
+            suffix,
+        };
+        let latest = plan(&["latest"], false);
         assert_eq!(
-            replace_latest(r#"printf '{"ImageURI":"'"$R"':latest"}' > imageDetail.json"#),
+            replace_fixed(
+                r#"printf '{"ImageURI":"'"$R"':latest"}' > imageDetail.json"#,
+                &latest
+            ),
             r#"printf '{"ImageURI":"'"$R"':'"$IMAGE_TAG"'"}' > imageDetail.json"#
         );
         assert_eq!(
-            replace_latest("echo \"$R:latest\""),
+            replace_fixed("echo \"$R:latest\"", &latest),
             "echo \"$R:$IMAGE_TAG\""
+        );
+        let two = plan(&["app", "web"], true);
+        assert_eq!(
+            replace_fixed(
+                r#"echo "[{\"name\":\"web\",\"imageUri\":\"$R:web\"},{\"imageUri\":\"$R:app\"}]""#,
+                &two
+            ),
+            r#"echo "[{\"name\":\"web\",\"imageUri\":\"$R:web-$IMAGE_TAG\"},{\"imageUri\":\"$R:app-$IMAGE_TAG\"}]""#
+        );
+        assert_eq!(
+            replace_fixed("printf '{\"ImageURI\":\"R:web\"}'", &two),
+            "printf '{\"ImageURI\":\"R:web-'\"$IMAGE_TAG\"'\"}'"
         );
     }
 
