@@ -1,6 +1,6 @@
 //! BS007: no build command prints the environment or a secret to the build log.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -32,16 +32,24 @@ static XTRACE: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^set\s+(?:-o\s+xtrace|-([a-wyz]*)x([a-wyz]*))$").ok());
 
 /// What the buildspec knows about secret variables: name → plaintext value (if it is one).
+/// CodeBuild masks the values of `parameter-store` and `secrets-manager` variables in the log
+/// (a literal replacement with `***`), so printing those leaks nothing; plaintext variables,
+/// project variables of unknown type and values fetched at run time are not masked.
 struct Secrets {
     by_name: BTreeMap<String, Option<String>>,
+    masked: BTreeSet<String>,
+    /// Whether the build has a secret the log would show in clear: a plaintext secret
+    /// variable, a secret-named variable that is not masked, or a secret fetched at run time.
+    unmasked_in_scope: bool,
 }
 
 impl Secrets {
-    fn of(bs: &Value) -> Secrets {
+    fn of(bs: &Value, lines: &[&str]) -> Secrets {
         let mut by_name = BTreeMap::new();
+        let mut masked = BTreeSet::new();
         for key in ["secrets-manager", "parameter-store"] {
             for name in env_map(bs, key).into_iter().flat_map(|m| m.keys()) {
-                by_name.insert(name.clone(), None);
+                masked.insert(name.clone());
             }
         }
         for (name, v) in env_map(bs, "variables").into_iter().flatten() {
@@ -51,11 +59,25 @@ impl Secrets {
                 by_name.insert(name.clone(), Some(text));
             }
         }
-        Secrets { by_name }
+        let fetched = lines.iter().any(|l| {
+            l.contains("get-secret-value")
+                || (l.contains("get-parameter") && l.contains("--with-decryption"))
+        });
+        let unmasked_name = lines.iter().any(|l| {
+            referenced_vars(l)
+                .iter()
+                .any(|v| secrets::is_secret_name(v) && !masked.contains(v))
+        });
+        Secrets {
+            unmasked_in_scope: !by_name.is_empty() || fetched || unmasked_name,
+            by_name,
+            masked,
+        }
     }
 
     fn is_secret(&self, name: &str) -> bool {
-        self.by_name.contains_key(name) || secrets::is_secret_name(name)
+        !self.masked.contains(name)
+            && (self.by_name.contains_key(name) || secrets::is_secret_name(name))
     }
 
     fn plaintext(&self, name: &str) -> Option<&str> {
@@ -84,10 +106,16 @@ fn leak(line: &str, secrets: &Secrets) -> Option<Leak> {
         edit,
         vars,
     };
-    if DUMP.as_ref().is_some_and(|r| r.is_match(&norm)) {
+    // Dumping the environment or tracing commands leaks only what the log does not mask.
+    let dumps = secrets.unmasked_in_scope;
+    if dumps && DUMP.as_ref().is_some_and(|r| r.is_match(&norm)) {
         return Some(mk("prints every variable".into(), LineEdit::Remove, None));
     }
-    if let Some(c) = XTRACE.as_ref().and_then(|r| r.captures(&norm)) {
+    if let Some(c) = XTRACE
+        .as_ref()
+        .and_then(|r| r.captures(&norm))
+        .filter(|_| dumps)
+    {
         let rest = format!(
             "{}{}",
             c.get(1).map_or("", |m| m.as_str()),
@@ -147,10 +175,11 @@ impl super::Rule for Rule {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
-            let secrets = Secrets::of(bs);
             // One finding per list: removing an item moves the next one into its place.
             let mut by_list: Vec<(Vec<&Command<'_>>, Vec<Leak>)> = Vec::new();
             let cmds = commands(bs, root);
+            let lines: Vec<&str> = cmds.iter().flat_map(|c| c.lines()).collect();
+            let secrets = Secrets::of(bs, &lines);
             for cmd in &cmds {
                 let leaks: Vec<Leak> = cmd.lines().filter_map(|l| leak(l, &secrets)).collect();
                 if leaks.is_empty() {
@@ -228,6 +257,8 @@ mod tests {
     fn what_prints_secrets() {
         let s = Secrets {
             by_name: BTreeMap::from([("DB_PASS".to_string(), Some("x".to_string()))]),
+            masked: BTreeSet::from(["DB_ARN_SECRET".to_string()]),
+            unmasked_in_scope: true,
         };
         let yes = [
             "printenv",
@@ -249,9 +280,19 @@ mod tests {
             "echo $DB_PASS > .pgpass",
             "env NODE_ENV=test npm test",
             "set -e",
+            "echo $DB_ARN_SECRET",
         ];
         for l in no {
             assert!(leak(l, &s).is_none(), "{l}");
+        }
+        // Nothing the log would show in clear: dumping the environment leaks nothing.
+        let clean = Secrets {
+            by_name: BTreeMap::new(),
+            masked: BTreeSet::from(["DB_PASSWORD".to_string()]),
+            unmasked_in_scope: false,
+        };
+        for l in ["printenv", "set -x", "echo $DB_PASSWORD"] {
+            assert!(leak(l, &clean).is_none(), "{l}");
         }
         assert!(matches!(
             leak("set -eux", &s).map(|k| k.edit),
