@@ -296,17 +296,21 @@ fn realworld_cases_are_fixed_safely_and_idempotently() {
                 // (`auto` exits 2 for a JSON file that is none of its kinds).
                 // The kind pipefix classified the file as: an ECS create-service input without
                 // `serviceName` is not one `auto` can guess.
-                let kind = match kinds.get(rel).map(String::as_str) {
-                    Some(
-                        k @ ("codepipeline"
-                        | "taskdef"
-                        | "deploymentgroup"
-                        | "ecs-service"
-                        | "target-group"
-                        | "target-group-attributes"),
-                    ) => k,
-                    _ => "auto",
-                };
+                let kind = kinds
+                    .get(rel)
+                    .map(String::as_str)
+                    .filter(|k| {
+                        [
+                            "codepipeline",
+                            "taskdef",
+                            "deploymentgroup",
+                            "ecs-service",
+                            "target-group",
+                            "target-group-attributes",
+                        ]
+                        .contains(k)
+                    })
+                    .unwrap_or("auto");
                 let report = |file: &Path| -> Vec<String> {
                     let out = Command::new(py)
                         .arg(tools.join("validate_aws.py"))

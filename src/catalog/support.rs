@@ -174,6 +174,18 @@ pub fn is_template_value(s: &str) -> bool {
 /// The placeholder name AWS documents for the first image.
 pub const IMAGE1: &str = "IMAGE1_NAME";
 
+/// How a message names a service: its `serviceName` in quotes, or, for a create-service input that leaves
+/// the name to the command line, the file it is declared in.
+pub fn service_name(unit: &Unit, file: usize, svc: &Value) -> String {
+    match svc.get("serviceName").and_then(Value::as_str) {
+        Some(n) => format!("\"{n}\""),
+        None => format!(
+            "in {} (named on the command line)",
+            unit.files[file].file_name()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,17 +216,5 @@ mod tests {
         ] {
             assert!(!is_template_value(t), "{t}");
         }
-    }
-}
-
-/// How a message names a service: its `serviceName` in quotes, or, for a create-service input that leaves
-/// the name to the command line, the file it is declared in.
-pub fn service_name(unit: &Unit, file: usize, svc: &Value) -> String {
-    match svc.get("serviceName").and_then(Value::as_str) {
-        Some(n) => format!("\"{n}\""),
-        None => format!(
-            "in {} (named on the command line)",
-            unit.files[file].file_name()
-        ),
     }
 }
