@@ -22,7 +22,15 @@ pub const MAX_PASSES: usize = 32;
 pub struct Options {
     pub unsafe_fixes: bool,
     pub limits: Limits,
+    /// Apply at most one fix per file per pass, as the engine did before fixes were batched.
+    /// Not a user option: the test that compares both engines sets it (see
+    /// [`ONE_AT_A_TIME_ENV`]).
+    pub one_at_a_time: bool,
 }
+
+/// Test hook: when this variable is set (to anything), every run applies one fix per file per
+/// pass. The result must be byte-identical either way; `tests/engine_batches.rs` checks that.
+pub const ONE_AT_A_TIME_ENV: &str = "PIPEFIX_TEST_ONE_FIX_PER_PASS";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -77,17 +85,26 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
 
     for _pass in 0..MAX_PASSES {
         let findings = check(&unit, config, None);
-        let mut chosen: BTreeMap<usize, Finding> = BTreeMap::new();
+        // Per file, the fixes that may run, in the order the checks reported them: the first
+        // is the one a one-at-a-time engine would apply in this pass.
+        let mut chosen: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
         for f in &findings {
-            if allowed(f, opts) && !failed.contains(&f.key()) && !chosen.contains_key(&f.file) {
-                chosen.insert(f.file, f.clone());
+            if allowed(f, opts) && !failed.contains(&f.key()) {
+                chosen.entry(f.file).or_default().push(f);
             }
         }
         if chosen.is_empty() {
             remaining = Some(findings);
             break;
         }
-        for (file, finding) in chosen {
+        for (file, candidates) in chosen {
+            if !opts.one_at_a_time
+                && let Some(done) = apply_batch(&mut unit, config, opts, &candidates)
+            {
+                fixed.extend(done);
+                continue;
+            }
+            let finding = candidates[0].clone();
             let (line, col) = position(&unit, &finding);
             match apply_fix(&mut unit, config, opts, &finding) {
                 Ok(()) => fixed.push(Reported {
@@ -232,6 +249,9 @@ fn apply_fix(
         edited = Some(from.apply(op, &opts.limits).map_err(|e| e.to_string())?);
     }
     let doc = edited.unwrap_or_else(|| doc.clone());
+    if let Body::Doc { doc: was, .. } = &unit.files[finding.file].body {
+        verify_edit(unit.files[finding.file].kind, was, &doc)?;
+    }
     let before = std::mem::replace(
         &mut unit.files[finding.file].body,
         Body::Doc {
@@ -251,13 +271,330 @@ fn apply_fix(
     Ok(())
 }
 
+/// Checks of an edited document beyond its meaning, made for every edit before the fix is
+/// checked again: one place for the checks a kind of file needs (`before` is the document
+/// as it was, `after` with the edit). In a batch, `after` holds every fix of the batch; when
+/// it fails, the fixes are applied one at a time and it runs for each.
+fn verify_edit(_kind: Kind, _before: &Document, _after: &Document) -> Result<(), String> {
+    Ok(())
+}
+
+/// A fix of a batch, lowered against the file as it was at the start of the pass.
+struct Lowered<'a> {
+    finding: &'a Finding,
+    /// The bytes `start..end` of the file are replaced by `text`.
+    start: usize,
+    end: usize,
+    text: String,
+    /// The meaning of the file with only this fix applied.
+    value: serde_json::Value,
+    /// The document with only this fix applied, when it had to be parsed (a fix of several
+    /// edits lowers each against the result of the previous one).
+    doc: Option<Document>,
+    /// Where the finding is, as a byte offset in the file at the start of the pass.
+    at: usize,
+}
+
+/// Applies, to one file, the longest prefix of `candidates` (in the order the one-at-a-time
+/// engine would apply them) whose edits do not touch each other, in one edit and one parse,
+/// and verifies it: the edited file must mean exactly the original with every fix's own
+/// meaning applied, pass [`verify_edit`], and no fix may still report what it fixed. Returns
+/// `None` (and leaves the unit as it was) when nothing could be batched or verification
+/// failed: the caller then applies the first candidate alone, which reports any failure.
+fn apply_batch(
+    unit: &mut Unit,
+    config: &Config,
+    opts: &Options,
+    candidates: &[&Finding],
+) -> Option<Vec<Reported>> {
+    let file = candidates.first()?.file;
+    let Body::Doc { doc, root } = &unit.files[file].body else {
+        return None;
+    };
+    let base = doc.text();
+    let mut lowered: Vec<Lowered> = Vec::new();
+    for &c in candidates {
+        let Some(l) = lower(doc, c, opts, lowered.is_empty()) else {
+            break;
+        };
+        let touches = |a: &Lowered| !(a.end < l.start || l.end < a.start);
+        if lowered
+            .iter()
+            .any(|a| touches(a) || (a.start <= l.at && l.at <= a.end))
+        {
+            break;
+        }
+        lowered.push(l);
+    }
+    if lowered.is_empty() {
+        return None;
+    }
+    let edited = if lowered.len() == 1 && lowered[0].doc.is_some() {
+        lowered[0].doc.take()?
+    } else {
+        let mut order: Vec<&Lowered> = lowered.iter().collect();
+        order.sort_by_key(|l| l.start);
+        let mut text = String::with_capacity(base.len() + 256);
+        let mut from = 0;
+        for l in order {
+            text.push_str(&base[from..l.start]);
+            text.push_str(&l.text);
+            from = l.end;
+        }
+        text.push_str(&base[from..]);
+        let edited = Document::parse(&text, doc.format(), &opts.limits).ok()?;
+        let variants: Vec<&serde_json::Value> = lowered.iter().map(|l| &l.value).collect();
+        if merge(doc.value(), &variants)? != *edited.value() {
+            return None;
+        }
+        edited
+    };
+    verify_edit(unit.files[file].kind, doc, &edited).ok()?;
+    // Positions as the one-at-a-time engine reports them: in the file with the fixes before
+    // this one applied.
+    let mut done = Vec::with_capacity(lowered.len());
+    for (i, l) in lowered.iter().enumerate() {
+        let mut at = l.at;
+        let mut text = String::with_capacity(base.len() + 256);
+        let mut earlier: Vec<&Lowered> = lowered[..i].iter().collect();
+        earlier.sort_by_key(|e| e.start);
+        let mut from = 0;
+        for e in earlier {
+            text.push_str(&base[from..e.start]);
+            text.push_str(&e.text);
+            from = e.end;
+            if e.end <= l.at {
+                at = at + e.text.len() - (e.end - e.start);
+            }
+        }
+        text.push_str(&base[from..]);
+        let (line, col) = line_col(&text, at);
+        done.push(Reported {
+            finding: l.finding.clone(),
+            status: Status::Fixed,
+            line,
+            col,
+        });
+    }
+    let root = root.clone();
+    let before = std::mem::replace(&mut unit.files[file].body, Body::Doc { doc: edited, root });
+    let rules: HashSet<&str> = lowered.iter().map(|l| l.finding.rule).collect();
+    let again = check_rules(unit, config, |id| rules.contains(id));
+    if lowered
+        .iter()
+        .any(|l| again.iter().any(|f| f.key() == l.finding.key()))
+    {
+        unit.files[file].body = before;
+        return None;
+    }
+    Some(done)
+}
+
+/// A candidate's fix as one replacement of the file as it is, with its meaning; `None` when
+/// it cannot be batched (it is then applied alone, by the caller, if it is the first).
+fn lower<'a>(
+    doc: &Document,
+    finding: &'a Finding,
+    opts: &Options,
+    first: bool,
+) -> Option<Lowered<'a>> {
+    let fix = finding.fix.as_ref()?;
+    let Location::Node(path) = &finding.location else {
+        return None;
+    };
+    // Later candidates must point at a node that exists, so that their position does not
+    // depend on an earlier fix creating it.
+    if !first && doc.node(path).is_none() {
+        return None;
+    }
+    let at = doc.locate_offset(path);
+    let (text, value, parsed) = match fix.ops.as_slice() {
+        [] => return None,
+        [op] => {
+            let mut value = doc.value().clone();
+            crate::document::value::apply(&mut value, op).ok()?;
+            (doc.edit_text(op).ok()?, value, None)
+        }
+        ops => {
+            let mut edited: Option<Document> = None;
+            for op in ops {
+                let from = edited.as_ref().unwrap_or(doc);
+                edited = Some(from.apply(op, &opts.limits).ok()?);
+            }
+            let edited = edited?;
+            (
+                edited.text().to_string(),
+                edited.value().clone(),
+                Some(edited),
+            )
+        }
+    };
+    let base = doc.text();
+    if text == base {
+        return None;
+    }
+    // The smallest replacement that turns `base` into `text`.
+    let prefix = base
+        .bytes()
+        .zip(text.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let max_suffix = base.len().min(text.len()) - prefix;
+    let suffix = base
+        .bytes()
+        .rev()
+        .zip(text.bytes().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (mut start, mut end_b, mut end_t) = (prefix, base.len() - suffix, text.len() - suffix);
+    // Whole characters only.
+    while !base.is_char_boundary(start) || !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !base.is_char_boundary(end_b) || !text.is_char_boundary(end_t) {
+        end_b += 1;
+        end_t += 1;
+    }
+    Some(Lowered {
+        finding,
+        start,
+        end: end_b,
+        text: text[start..end_t].to_string(),
+        value,
+        doc: parsed,
+        at,
+    })
+}
+
+/// The meaning of a file with several fixes applied, from its meaning before (`base`) and
+/// with each fix alone (`variants`); `None` when two fixes change the same value differently
+/// or change the length of a list another fix changes.
+fn merge(base: &serde_json::Value, variants: &[&serde_json::Value]) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    let changed: Vec<&Value> = variants.iter().copied().filter(|v| *v != base).collect();
+    match changed.as_slice() {
+        [] => return Some(base.clone()),
+        [one] => return Some((*one).clone()),
+        _ => {}
+    }
+    if changed.iter().all(|v| *v == changed[0]) {
+        return Some(changed[0].clone());
+    }
+    match base {
+        Value::Object(b) => {
+            let maps: Vec<&serde_json::Map<String, Value>> = changed
+                .iter()
+                .map(|v| v.as_object())
+                .collect::<Option<_>>()?;
+            let mut keys: Vec<&String> = b.keys().collect();
+            for m in &maps {
+                for k in m.keys() {
+                    if !b.contains_key(k) && !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+            }
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                let was = b.get(k);
+                let diff: Vec<Option<&Value>> = maps
+                    .iter()
+                    .map(|m| m.get(k))
+                    .filter(|v| *v != was)
+                    .collect();
+                let now = match (diff.as_slice(), was) {
+                    ([], _) => was.cloned(),
+                    ([one], _) => one.cloned(),
+                    (many, Some(w)) if many.iter().all(Option::is_some) => {
+                        let vs: Vec<&Value> = many.iter().flatten().copied().collect();
+                        Some(merge(w, &vs)?)
+                    }
+                    (many, _) if many.iter().all(|v| *v == many[0]) => many[0].cloned(),
+                    _ => return None,
+                };
+                if let Some(v) = now {
+                    out.insert(k.clone(), v);
+                }
+            }
+            Some(Value::Object(out))
+        }
+        Value::Array(b) => {
+            let lists: Vec<&Vec<Value>> = changed
+                .iter()
+                .map(|v| v.as_array())
+                .collect::<Option<_>>()?;
+            if lists.iter().all(|l| l.len() == b.len()) {
+                let mut out = Vec::with_capacity(b.len());
+                for (i, was) in b.iter().enumerate() {
+                    let vs: Vec<&Value> = lists.iter().map(|l| &l[i]).collect();
+                    out.push(merge(was, &vs)?);
+                }
+                return Some(Value::Array(out));
+            }
+            // Items inserted or removed: each fix replaces one run of items; the runs must
+            // be apart (two insertions at the same place have no order).
+            let mut runs: Vec<(usize, usize, &[Value])> = lists
+                .iter()
+                .map(|l| {
+                    let p = b.iter().zip(l.iter()).take_while(|(x, y)| x == y).count();
+                    let max = b.len().min(l.len()) - p;
+                    let s = b
+                        .iter()
+                        .rev()
+                        .zip(l.iter().rev())
+                        .take(max)
+                        .take_while(|(x, y)| x == y)
+                        .count();
+                    (p, b.len() - s, &l[p..l.len() - s])
+                })
+                .collect();
+            runs.sort_by_key(|r| (r.0, r.1));
+            let mut out = Vec::with_capacity(b.len() + 4);
+            let mut from = 0;
+            let mut previous: Option<(usize, usize)> = None;
+            for (start, end, items) in runs {
+                if start < from
+                    || previous.is_some_and(|(s, e)| start == e && (s == e || start == end))
+                {
+                    return None;
+                }
+                previous = Some((start, end));
+                out.extend_from_slice(&b[from..start]);
+                out.extend_from_slice(items);
+                from = end;
+            }
+            out.extend_from_slice(&b[from..]);
+            Some(Value::Array(out))
+        }
+        _ => None,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset, as [`Document::line_col`].
+fn line_col(text: &str, byte: usize) -> (usize, usize) {
+    let mut byte = byte.min(text.len());
+    while byte > 0 && !text.is_char_boundary(byte) {
+        byte -= 1;
+    }
+    let head = &text[..byte];
+    let line = head.bytes().filter(|&b| b == b'\n').count() + 1;
+    let start = head.rfind('\n').map_or(0, |i| i + 1);
+    (line, head[start..].chars().count() + 1)
+}
+
 /// Every enabled fix's findings on the unit (or only those of `only`).
 pub fn check(unit: &Unit, config: &Config, only: Option<&str>) -> Vec<Finding> {
+    check_rules(unit, config, |id| only.is_none_or(|o| o == id))
+}
+
+/// The findings of the enabled fixes that `wanted` selects by id.
+fn check_rules(unit: &Unit, config: &Config, wanted: impl Fn(&str) -> bool) -> Vec<Finding> {
     let facts = Facts::gather(unit, config);
     let mut out = Vec::new();
     for (rule, m, kinds) in rule_table() {
         let (rule, m) = (rule.as_ref(), *m);
-        if only.is_some_and(|id| id != rule.id()) {
+        if !wanted(rule.id()) {
             continue;
         }
         if !unit.files.iter().any(|f| kinds.contains(&f.kind)) {

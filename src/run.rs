@@ -114,6 +114,7 @@ pub fn run_with(
     let engine_opts = Options {
         unsafe_fixes: config.unsafe_fixes,
         limits: opts.limits,
+        one_at_a_time: std::env::var_os(engine::ONE_AT_A_TIME_ENV).is_some(),
     };
     let work = |group: &(PathBuf, Vec<Candidate>)| -> Processed {
         if interrupt::requested().is_some() {
