@@ -288,9 +288,6 @@ struct Lowered<'a> {
     text: String,
     /// The meaning of the file with only this fix applied.
     value: serde_json::Value,
-    /// The document with only this fix applied, when it had to be parsed (a fix of several
-    /// edits lowers each against the result of the previous one).
-    doc: Option<Document>,
     /// Where the finding is, as a byte offset in the file at the start of the pass.
     at: usize,
 }
@@ -329,9 +326,7 @@ fn apply_batch(
     if lowered.is_empty() {
         return None;
     }
-    let edited = if lowered.len() == 1 && lowered[0].doc.is_some() {
-        lowered[0].doc.take()?
-    } else {
+    let edited = {
         let mut order: Vec<&Lowered> = lowered.iter().collect();
         order.sort_by_key(|l| l.start);
         let mut text = String::with_capacity(base.len() + 256);
@@ -408,25 +403,25 @@ fn lower<'a>(
         return None;
     }
     let at = doc.locate_offset(path);
-    let (text, value, parsed) = match fix.ops.as_slice() {
+    let (text, value) = match fix.ops.as_slice() {
         [] => return None,
         [op] => {
             let mut value = doc.value().clone();
             crate::document::value::apply(&mut value, op).ok()?;
-            (doc.edit_text(op).ok()?, value, None)
+            (doc.edit_text(op).ok()?, value)
         }
-        ops => {
+        [first @ .., last] => {
+            // Every edit but the last needs the document it leaves (the next edit is lowered
+            // against it); the last is lowered without parsing: the batch's one parse checks it.
             let mut edited: Option<Document> = None;
-            for op in ops {
+            for op in first {
                 let from = edited.as_ref().unwrap_or(doc);
                 edited = Some(from.apply(op, &opts.limits).ok()?);
             }
-            let edited = edited?;
-            (
-                edited.text().to_string(),
-                edited.value().clone(),
-                Some(edited),
-            )
+            let from = edited.as_ref().unwrap_or(doc);
+            let mut value = from.value().clone();
+            crate::document::value::apply(&mut value, last).ok()?;
+            (from.edit_text(last).ok()?, value)
         }
     };
     let base = doc.text();
@@ -462,7 +457,6 @@ fn lower<'a>(
         end: end_b,
         text: text[start..end_t].to_string(),
         value,
-        doc: parsed,
         at,
     })
 }
