@@ -691,6 +691,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn merge_combines_changes_that_are_apart() {
+        use serde_json::json;
+        let base = json!({"a": 1, "b": {"c": [1, 2, 3, 4], "d": "x"}, "e": true});
+        // Different keys, a removed key, an added key.
+        let one = json!({"a": 2, "b": {"c": [1, 2, 3, 4], "d": "x"}, "e": true});
+        let two = json!({"a": 1, "b": {"c": [1, 2, 3, 4], "d": "y"}, "f": 0, "e": true});
+        let three = json!({"a": 1, "b": {"c": [1, 2, 3, 4], "d": "x"}});
+        assert_eq!(
+            merge(&base, &[&one, &two, &three]),
+            Some(json!({"a": 2, "b": {"c": [1, 2, 3, 4], "d": "y"}, "f": 0}))
+        );
+        // Items removed and replaced in different places of one list.
+        let rm = json!({"a": 1, "b": {"c": [1, 3, 4], "d": "x"}, "e": true});
+        let rep = json!({"a": 1, "b": {"c": [1, 2, 3, 9], "d": "x"}, "e": true});
+        assert_eq!(
+            merge(&base, &[&rm, &rep]),
+            Some(json!({"a": 1, "b": {"c": [1, 3, 9], "d": "x"}, "e": true}))
+        );
+        // The same change twice is one change.
+        assert_eq!(merge(&base, &[&one, &one]), Some(one.clone()));
+    }
+
+    #[test]
+    fn merge_refuses_conflicting_changes() {
+        use serde_json::json;
+        let base = json!({"a": 1, "l": [1, 2]});
+        let x = json!({"a": 2, "l": [1, 2]});
+        let y = json!({"a": 3, "l": [1, 2]});
+        assert_eq!(merge(&base, &[&x, &y]), None);
+        // Two insertions at the same place have no order.
+        let i1 = json!({"a": 1, "l": [1, 7, 2]});
+        let i2 = json!({"a": 1, "l": [1, 8, 2]});
+        assert_eq!(merge(&base, &[&i1, &i2]), None);
+        // A removal and a replacement of the same item.
+        let rm = json!({"a": 1, "l": [1]});
+        let rep = json!({"a": 1, "l": [1, 5]});
+        assert_eq!(merge(&base, &[&rm, &rep]), None);
+    }
+
+    #[test]
+    fn line_col_matches_the_document() {
+        let text = "a: 1\r\nb:\n  - é: x\n  - y\n";
+        let doc = Document::parse(text, crate::document::Format::Yaml, &Limits::default())
+            .expect("parse");
+        for byte in 0..=text.len() {
+            if text.is_char_boundary(byte) {
+                assert_eq!(line_col(text, byte), doc.line_col(byte), "byte {byte}");
+            }
+        }
+    }
+
+    #[test]
     fn suppression_comment_lists_ids() {
         assert_eq!(
             suppression_ids("  - echo hi # pipefix: ignore[BS007, TD]"),
