@@ -349,21 +349,13 @@ fn apply_batch(
     // this one applied.
     let mut done = Vec::with_capacity(lowered.len());
     for (i, l) in lowered.iter().enumerate() {
-        let mut at = l.at;
-        let mut text = String::with_capacity(base.len() + 256);
-        let mut earlier: Vec<&Lowered> = lowered[..i].iter().collect();
-        earlier.sort_by_key(|e| e.start);
-        let mut from = 0;
-        for e in earlier {
-            text.push_str(&base[from..e.start]);
-            text.push_str(&e.text);
-            from = e.end;
-            if e.end <= l.at {
-                at = at + e.text.len() - (e.end - e.start);
-            }
-        }
-        text.push_str(&base[from..]);
-        let (line, col) = line_col(&text, at);
+        let mut earlier: Vec<(usize, usize, &str)> = lowered[..i]
+            .iter()
+            .filter(|e| e.end <= l.at)
+            .map(|e| (e.start, e.end, e.text.as_str()))
+            .collect();
+        earlier.sort_unstable();
+        let (line, col) = shifted_line_col(base, &earlier, l.at);
         done.push(Reported {
             finding: l.finding.clone(),
             status: Status::Fixed,
@@ -565,16 +557,37 @@ fn merge(base: &serde_json::Value, variants: &[&serde_json::Value]) -> Option<se
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset, as [`Document::line_col`].
-fn line_col(text: &str, byte: usize) -> (usize, usize) {
-    let mut byte = byte.min(text.len());
-    while byte > 0 && !text.is_char_boundary(byte) {
-        byte -= 1;
+/// 1-based line and column (in characters) that the byte offset `at` of `base` has once the
+/// replacements `earlier` (`start..end` of `base` by a text, sorted, all ending at or before
+/// `at`) are made, counted as [`Document::line_col`] counts them, without building that text.
+fn shifted_line_col(base: &str, earlier: &[(usize, usize, &str)], at: usize) -> (usize, usize) {
+    let mut at = at.min(base.len());
+    while at > 0 && !base.is_char_boundary(at) {
+        at -= 1;
     }
-    let head = &text[..byte];
-    let line = head.bytes().filter(|&b| b == b'\n').count() + 1;
-    let start = head.rfind('\n').map_or(0, |i| i + 1);
-    (line, head[start..].chars().count() + 1)
+    let newlines = |t: &str| t.bytes().filter(|&b| b == b'\n').count();
+    let mut line = 1 + newlines(&base[..at]);
+    for (start, end, text) in earlier {
+        line = line + newlines(text) - newlines(&base[*start..*end]);
+    }
+    // The column: characters back to the last line end, through the replacements.
+    let mut chars = 0;
+    let mut pos = at;
+    for (start, end, text) in earlier.iter().rev() {
+        let seg = &base[*end..pos];
+        if let Some(i) = seg.rfind('\n') {
+            return (line, chars + seg[i + 1..].chars().count() + 1);
+        }
+        chars += seg.chars().count();
+        if let Some(i) = text.rfind('\n') {
+            return (line, chars + text[i + 1..].chars().count() + 1);
+        }
+        chars += text.chars().count();
+        pos = *start;
+    }
+    let seg = &base[..pos];
+    let from = seg.rfind('\n').map_or(0, |i| i + 1);
+    (line, chars + seg[from..].chars().count() + 1)
 }
 
 /// Every enabled fix's findings on the unit (or only those of `only`).
@@ -731,15 +744,58 @@ mod tests {
     }
 
     #[test]
-    fn line_col_matches_the_document() {
-        let text = "a: 1\r\nb:\n  - é: x\n  - y\n";
-        let doc = Document::parse(text, crate::document::Format::Yaml, &Limits::default())
-            .expect("parse");
-        for byte in 0..=text.len() {
-            if text.is_char_boundary(byte) {
-                assert_eq!(line_col(text, byte), doc.line_col(byte), "byte {byte}");
+    fn positions_after_earlier_replacements_match_the_edited_document() {
+        let base = "a: 1\r\nb:\n  - é: x\n  - y\nc: [1, 2]\nd: ü\n";
+        let cases: [&[(usize, usize, &str)]; 5] = [
+            &[],
+            &[(3, 4, "22")],
+            &[(0, 0, "z: 0\n"), (9, 10, "é\nq")],
+            &[(6, 12, ""), (27, 28, "100\n  # two\n  ")],
+            &[(3, 5, "ééé"), (8, 8, " ")],
+        ];
+        for earlier in cases {
+            let mut text = String::new();
+            let mut from = 0;
+            for (s, e, t) in earlier {
+                text.push_str(&base[from..*s]);
+                text.push_str(t);
+                from = *e;
+            }
+            let last = from;
+            text.push_str(&base[last..]);
+            for at in last..=base.len() {
+                if !base.is_char_boundary(at) {
+                    continue;
+                }
+                let shift: isize = earlier
+                    .iter()
+                    .map(|(s, e, t)| t.len() as isize - (e - s) as isize)
+                    .sum();
+                let moved = (at as isize + shift) as usize;
+                assert_eq!(
+                    shifted_line_col(base, earlier, at),
+                    counted(&text, moved),
+                    "{earlier:?} at {at}"
+                );
             }
         }
+        // The counting above is the document's.
+        let doc = Document::parse(base, crate::document::Format::Yaml, &Limits::default())
+            .expect("parse");
+        for at in (0..=base.len()).filter(|&b| base.is_char_boundary(b)) {
+            assert_eq!(counted(base, at), doc.line_col(at), "at {at}");
+            assert_eq!(shifted_line_col(base, &[], at), doc.line_col(at), "at {at}");
+        }
+    }
+
+    /// Line and column by counting in the text itself.
+    fn counted(text: &str, byte: usize) -> (usize, usize) {
+        let head = &text[..byte];
+        let from = head.rfind('\n').map_or(0, |i| i + 1);
+        (
+            head.matches('\n').count() + 1,
+            head[from..].chars().count() + 1,
+        )
     }
 
     #[test]
