@@ -207,27 +207,54 @@ pub fn main() -> i32 {
     if opts.apply {
         crate::interrupt::install();
     }
-    let report = run::run(&opts, &config);
+    // Text and patch output print each unit's diffs as soon as the units before it are done,
+    // and keep no diff: memory does not grow with the diffs of the run. A unit's diffs are
+    // masked with the secrets of that unit (those its fixes report and the sweep of its
+    // changed files: every text a diff shows); see docs/guarantees.md.
+    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let write_failed = std::sync::atomic::AtomicBool::new(false);
+    let format = cli.format;
+    let emit = |u: &mut crate::report::UnitReport| {
+        let mut out = io::stdout().lock();
+        let mask = match format {
+            OutputFormat::Text => crate::report::Mask::new(u.secrets.iter().cloned()),
+            _ => crate::report::Mask::default(),
+        };
+        for f in &mut u.files {
+            if let Some(d) = &f.diff {
+                let r = match format {
+                    OutputFormat::Text => text::print_diff(d, &mask, color, &mut out),
+                    // Exact bytes: `git apply` must accept it, so nothing is masked here.
+                    _ => out.write_all(d.as_bytes()),
+                };
+                if r.is_err() {
+                    write_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                // Printed: an empty diff keeps the file counted as changed.
+                f.diff = Some(String::new());
+            }
+        }
+    };
+    let streams = matches!(cli.format, OutputFormat::Patch)
+        || (matches!(cli.format, OutputFormat::Text) && !cli.apply);
+    let report = run::run_streaming(
+        &opts,
+        &config,
+        &|| Box::new(crate::write::Plain),
+        streams.then_some(&emit as run::Emit<'_>),
+    );
     let mask = report.mask();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut err = io::stderr().lock();
     let printed = match cli.format {
         // With --apply the changes are in the files (see `git diff`): only the summary prints.
-        OutputFormat::Text if cli.apply => Ok(()),
-        OutputFormat::Text => {
-            let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            text::print_diffs(&report, &mask, color, &mut out)
-        }
-        OutputFormat::Patch => {
-            // Exact bytes: `git apply` must accept it, so nothing is masked here.
-            let mut r = Ok(());
-            for f in report.files() {
-                if let Some(d) = &f.diff {
-                    r = r.and_then(|_| out.write_all(d.as_bytes()));
-                }
+        OutputFormat::Text | OutputFormat::Patch => {
+            if write_failed.load(std::sync::atomic::Ordering::Relaxed) {
+                Err(io::Error::other("stdout"))
+            } else {
+                Ok(())
             }
-            r
         }
         OutputFormat::Json => write_json(&crate::report::json::document(&report, &mask), &mut out),
         OutputFormat::Sarif => {

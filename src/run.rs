@@ -91,6 +91,21 @@ pub fn run_with(
     config: &Config,
     sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
 ) -> RunReport {
+    run_streaming(opts, config, sink, None)
+}
+
+/// Receives each unit's report as soon as every unit before it in path order is done, in
+/// path order, from whichever worker finished it; may take what it has written out of the
+/// report (the diffs) so that it is not kept until the end of the run.
+pub type Emit<'a> = &'a (dyn Fn(&mut UnitReport) + Sync);
+
+/// As [`run_with`], handing each unit's report to `emit` in path order while the run goes on.
+pub fn run_streaming(
+    opts: &RunOptions,
+    config: &Config,
+    sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
+    emit: Option<Emit<'_>>,
+) -> RunReport {
     let (candidates, warnings) = discover::discover(&opts.paths);
     // Group by path before reading anything, so that each unit is read, processed and
     // released by one worker.
@@ -116,23 +131,57 @@ pub fn run_with(
         limits: opts.limits,
         one_at_a_time: std::env::var_os(engine::ONE_AT_A_TIME_ENV).is_some(),
     };
-    let work = |group: &(PathBuf, Vec<Candidate>)| -> Processed {
-        if interrupt::requested().is_some() {
+    // Reorder buffer: a finished unit waits here until every unit before it is done, then
+    // goes to `emit`.
+    let order = std::sync::Mutex::new(Reorder::default());
+    let work = |(index, group): (usize, &(PathBuf, Vec<Candidate>))| {
+        let mut p = if interrupt::requested().is_some() {
+            Processed::default()
+        } else {
+            process_unit(&group.1, config, &engine_opts, opts, sink)
+        };
+        let Some(emit) = emit else {
+            return p;
+        };
+        let mut order = order.lock().unwrap_or_else(|e| e.into_inner());
+        if index != order.next {
+            order.waiting.insert(index, std::mem::take(&mut p));
             return Processed::default();
         }
-        process_unit(&group.1, config, &engine_opts, opts, sink)
+        // This unit and those waiting right behind it go out in order; the returned
+        // reports (without what `emit` took) are kept in `ready` and collected below.
+        let mut at = index;
+        loop {
+            if let Some(u) = p.unit.as_mut() {
+                emit(u);
+            }
+            order.ready.insert(at, p);
+            at += 1;
+            match order.waiting.remove(&at) {
+                Some(next) => p = next,
+                None => break,
+            }
+        }
+        order.next = at;
+        Processed::default()
     };
     // One unit (a pre-commit hook on one file) needs no thread pool.
     let results: Vec<Processed> = if opts.jobs == 1 || merged.len() <= 1 {
-        merged.iter().map(work).collect()
+        merged.iter().enumerate().map(work).collect()
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.jobs)
             .build();
         match pool {
-            Ok(pool) => pool.install(|| merged.par_iter().map(work).collect()),
-            Err(_) => merged.iter().map(work).collect(),
+            Ok(pool) => pool.install(|| merged.par_iter().enumerate().map(work).collect()),
+            Err(_) => merged.iter().enumerate().map(work).collect(),
         }
+    };
+    let results: Vec<Processed> = if emit.is_some() {
+        let order = order.into_inner().unwrap_or_else(|e| e.into_inner());
+        order.ready.into_values().collect()
+    } else {
+        results
     };
     let mut report = RunReport {
         warnings,
@@ -148,6 +197,16 @@ pub fn run_with(
     }
     report.interrupted = interrupt::requested();
     report
+}
+
+#[derive(Default)]
+struct Reorder {
+    /// The index of the first unit not yet emitted.
+    next: usize,
+    /// Finished units waiting for an earlier one.
+    waiting: std::collections::BTreeMap<usize, Processed>,
+    /// Emitted units, for the report at the end.
+    ready: std::collections::BTreeMap<usize, Processed>,
 }
 
 /// What one unit gave: errors of files that could not be read or parsed, notes about files

@@ -13,32 +13,38 @@ pub fn print_diffs(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     for f in report.files() {
-        let Some(d) = &f.diff else { continue };
-        let d = mask.apply(d);
-        if !color {
-            out.write_all(d.as_bytes())?;
-            continue;
+        if let Some(d) = &f.diff {
+            print_diff(d, mask, color, out)?;
         }
-        for line in d.split_inclusive('\n') {
-            let code = if line.starts_with("+++") || line.starts_with("---") {
-                "1"
-            } else if line.starts_with('+') {
-                "32"
-            } else if line.starts_with('-') {
-                "31"
-            } else if line.starts_with("@@") {
-                "36"
-            } else {
-                ""
-            };
-            if code.is_empty() {
-                out.write_all(line.as_bytes())?;
-            } else {
-                let body = line.trim_end_matches('\n');
-                write!(out, "\x1b[{code}m{body}\x1b[0m")?;
-                if line.ends_with('\n') {
-                    out.write_all(b"\n")?;
-                }
+    }
+    Ok(())
+}
+
+/// One file's diff, masked, colored when asked.
+pub fn print_diff(d: &str, mask: &Mask, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let d = mask.apply(d);
+    if !color {
+        return out.write_all(d.as_bytes());
+    }
+    for line in d.split_inclusive('\n') {
+        let code = if line.starts_with("+++") || line.starts_with("---") {
+            "1"
+        } else if line.starts_with('+') {
+            "32"
+        } else if line.starts_with('-') {
+            "31"
+        } else if line.starts_with("@@") {
+            "36"
+        } else {
+            ""
+        };
+        if code.is_empty() {
+            out.write_all(line.as_bytes())?;
+        } else {
+            let body = line.trim_end_matches('\n');
+            write!(out, "\x1b[{code}m{body}\x1b[0m")?;
+            if line.ends_with('\n') {
+                out.write_all(b"\n")?;
             }
         }
     }
