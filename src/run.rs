@@ -3,8 +3,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::config::Config;
 use crate::discover::{self, Candidate, FileError, Loaded};
 use crate::document::Limits;
@@ -131,58 +129,70 @@ pub fn run_streaming(
         limits: opts.limits,
         one_at_a_time: std::env::var_os(engine::ONE_AT_A_TIME_ENV).is_some(),
     };
-    // Reorder buffer: a finished unit waits here until every unit before it is done, then
-    // goes to `emit`.
+    // Units are taken in path order by whichever worker is free, and a finished unit waits
+    // in the reorder buffer until every unit before it is done, then goes to `emit`. A
+    // worker does not take a unit more than `AHEAD` units past the first unfinished one, so
+    // the buffer stays bounded whatever the sizes of the units.
+    let threads = match opts.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(merged.len())
+    .max(1);
+    let ahead = AHEAD_PER_THREAD * threads;
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let order = std::sync::Mutex::new(Reorder::default());
-    let work = |(index, group): (usize, &(PathBuf, Vec<Candidate>))| {
-        let mut p = if interrupt::requested().is_some() {
-            Processed::default()
-        } else {
-            process_unit(&group.1, config, &engine_opts, opts, sink)
-        };
-        let Some(emit) = emit else {
-            return p;
-        };
-        let mut order = order.lock().unwrap_or_else(|e| e.into_inner());
-        if index != order.next {
-            order.waiting.insert(index, std::mem::take(&mut p));
-            return Processed::default();
-        }
-        // This unit and those waiting right behind it go out in order; the returned
-        // reports (without what `emit` took) are kept in `ready` and collected below.
-        let mut at = index;
+    let moved = std::sync::Condvar::new();
+    let worker = || {
         loop {
-            if let Some(u) = p.unit.as_mut() {
-                emit(u);
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Some(group) = merged.get(index) else {
+                break;
+            };
+            {
+                let mut o = order.lock().unwrap_or_else(|e| e.into_inner());
+                while index >= o.next + ahead {
+                    o = moved.wait(o).unwrap_or_else(|e| e.into_inner());
+                }
             }
-            order.ready.insert(at, p);
-            at += 1;
-            match order.waiting.remove(&at) {
-                Some(next) => p = next,
-                None => break,
+            let p = if interrupt::requested().is_some() {
+                Processed::default()
+            } else {
+                process_unit(&group.1, config, &engine_opts, opts, sink)
+            };
+            let mut o = order.lock().unwrap_or_else(|e| e.into_inner());
+            o.waiting.insert(index, p);
+            // This unit and those waiting right behind it go out in order; the reports
+            // (without what `emit` took) are kept in `ready` for the report below.
+            let mut advanced = false;
+            loop {
+                let at = o.next;
+                let Some(mut p) = o.waiting.remove(&at) else {
+                    break;
+                };
+                if let (Some(emit), Some(u)) = (emit, p.unit.as_mut()) {
+                    emit(u);
+                }
+                o.ready.push(p);
+                o.next += 1;
+                advanced = true;
+            }
+            if advanced {
+                moved.notify_all();
             }
         }
-        order.next = at;
-        Processed::default()
     };
-    // One unit (a pre-commit hook on one file) needs no thread pool.
-    let results: Vec<Processed> = if opts.jobs == 1 || merged.len() <= 1 {
-        merged.iter().enumerate().map(work).collect()
+    // One unit (a pre-commit hook on one file) needs no thread.
+    if threads == 1 {
+        worker();
     } else {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.jobs)
-            .build();
-        match pool {
-            Ok(pool) => pool.install(|| merged.par_iter().enumerate().map(work).collect()),
-            Err(_) => merged.iter().enumerate().map(work).collect(),
-        }
-    };
-    let results: Vec<Processed> = if emit.is_some() {
-        let order = order.into_inner().unwrap_or_else(|e| e.into_inner());
-        order.ready.into_values().collect()
-    } else {
-        results
-    };
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(worker);
+            }
+        });
+    }
+    let results = order.into_inner().unwrap_or_else(|e| e.into_inner()).ready;
     let mut report = RunReport {
         warnings,
         applied: opts.apply,
@@ -199,14 +209,17 @@ pub fn run_streaming(
     report
 }
 
+/// How far past the first unfinished unit each worker may take work.
+const AHEAD_PER_THREAD: usize = 8;
+
 #[derive(Default)]
 struct Reorder {
-    /// The index of the first unit not yet emitted.
+    /// The index of the first unit not yet done.
     next: usize,
     /// Finished units waiting for an earlier one.
     waiting: std::collections::BTreeMap<usize, Processed>,
-    /// Emitted units, for the report at the end.
-    ready: std::collections::BTreeMap<usize, Processed>,
+    /// Units done and emitted, in path order, for the report at the end.
+    ready: Vec<Processed>,
 }
 
 /// What one unit gave: errors of files that could not be read or parsed, notes about files
