@@ -208,41 +208,61 @@ pub fn main() -> i32 {
         crate::interrupt::install();
     }
     // Text and patch output print each unit's diffs as soon as the units before it are done,
-    // and keep no diff: memory does not grow with the diffs of the run. A unit's diffs are
-    // masked with the secrets of that unit (those its fixes report and the sweep of its
-    // changed files: every text a diff shows); see docs/guarantees.md.
+    // and spill its finding lines and follow-ups to temporary files for the summary: no
+    // diff or finding is kept until the end of the run. A unit's output is masked with the
+    // secrets of that unit (those its fixes report and the sweep of its changed files: every
+    // text a diff shows); see docs/guarantees.md.
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let write_failed = std::sync::atomic::AtomicBool::new(false);
     let format = cli.format;
+    let apply = cli.apply;
+    let spill = std::sync::Mutex::new(text::Spill::new());
+    let tally = std::sync::Mutex::new(crate::report::Tally::default());
     let emit = |u: &mut crate::report::UnitReport| {
-        let mut out = io::stdout().lock();
-        let mask = match format {
-            OutputFormat::Text => crate::report::Mask::new(u.secrets.iter().cloned()),
-            _ => crate::report::Mask::default(),
-        };
-        for f in &mut u.files {
-            if let Some(d) = &f.diff {
-                let r = match format {
-                    OutputFormat::Text => text::print_diff(d, &mask, color, &mut out),
-                    // Exact bytes: `git apply` must accept it, so nothing is masked here.
-                    _ => out.write_all(d.as_bytes()),
-                };
-                if r.is_err() {
-                    write_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mask = crate::report::Mask::new(u.secrets.iter().cloned());
+        let diffs = format == OutputFormat::Patch || !apply;
+        if diffs {
+            let mut out = io::stdout().lock();
+            for f in &u.files {
+                if let Some(d) = &f.diff {
+                    let r = match format {
+                        OutputFormat::Text => text::print_diff(d, &mask, color, &mut out),
+                        // Exact bytes: `git apply` must accept it, so nothing is masked here.
+                        _ => out.write_all(d.as_bytes()),
+                    };
+                    if r.is_err() {
+                        write_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
-                // Printed: an empty diff keeps the file counted as changed.
-                f.diff = Some(String::new());
             }
         }
+        let mut spill = spill.lock().unwrap_or_else(|e| e.into_inner());
+        if spill.unit(u, apply, &mask).is_err() {
+            write_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        tally
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(u, apply);
+        // The unit's errors and bugs are printed at the end: masked now, so that its secrets
+        // need not be kept.
+        for b in &mut u.bugs {
+            *b = mask.apply(b);
+        }
+        for e in &mut u.errors {
+            e.message = mask.apply(&e.message);
+        }
+        u.secrets = Vec::new();
     };
-    let streams = matches!(cli.format, OutputFormat::Patch)
-        || (matches!(cli.format, OutputFormat::Text) && !cli.apply);
-    let report = run::run_streaming(
+    let streams = matches!(cli.format, OutputFormat::Text | OutputFormat::Patch);
+    let mut report = run::run_streaming(
         &opts,
         &config,
         &|| Box::new(crate::write::Plain),
         streams.then_some(&emit as run::Emit<'_>),
     );
+    report.streamed = tally.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut spill = spill.into_inner().unwrap_or_else(|e| e.into_inner());
     let mask = report.mask();
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -265,7 +285,7 @@ pub fn main() -> i32 {
         }
     };
     let _ = out.flush();
-    let _ = text::print_summary(&report, &mask, &mut err);
+    let _ = text::print_summary_with(&report, &mask, streams.then_some(&mut spill), &mut err);
     if let Some(sig) = report.interrupted {
         let _ = writeln!(
             err,

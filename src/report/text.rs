@@ -1,10 +1,10 @@
 //! The default output: diffs on stdout, one line per finding and the counts on stderr.
 
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 
 use crate::engine::Status;
 
-use super::{Mask, RunReport};
+use super::{Mask, RunReport, UnitReport};
 
 pub fn print_diffs(
     report: &RunReport,
@@ -63,6 +63,86 @@ pub fn status_label(status: &Status, applied: bool) -> String {
 }
 
 pub fn print_summary(report: &RunReport, mask: &Mask, out: &mut dyn Write) -> io::Result<()> {
+    print_summary_with(report, mask, None, out)
+}
+
+/// One unit's finding lines and follow-ups as [`print_summary`] prints them, written as the
+/// run goes (to temporary files, so that they need no memory) and copied into the summary.
+pub struct Spill {
+    findings: Box<dyn Buffer>,
+    follow_ups: Box<dyn Buffer>,
+    any_follow_up: bool,
+}
+
+/// Where spilled lines wait: an unnamed temporary file, or memory if none can be made.
+pub trait Buffer: io::Read + io::Write + io::Seek + Send {}
+impl<T: io::Read + io::Write + io::Seek + Send> Buffer for T {}
+
+fn buffer() -> Box<dyn Buffer> {
+    match tempfile::tempfile() {
+        Ok(f) => Box::new(f),
+        Err(_) => Box::new(io::Cursor::new(Vec::new())),
+    }
+}
+
+impl Spill {
+    pub fn new() -> Spill {
+        Spill {
+            findings: buffer(),
+            follow_ups: buffer(),
+            any_follow_up: false,
+        }
+    }
+
+    /// Writes the unit's lines, masked with `mask`.
+    pub fn unit(&mut self, unit: &UnitReport, applied: bool, mask: &Mask) -> io::Result<()> {
+        let mut lines = String::new();
+        for f in &unit.findings {
+            lines.push_str(&mask.apply(&finding_line(f, applied)));
+            lines.push('\n');
+        }
+        self.findings.write_all(lines.as_bytes())?;
+        lines.clear();
+        // A follow-up names its file, and a file is in one unit: duplicates are within it.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for f in &unit.findings {
+            for u in &f.follow_ups {
+                let item = format!("{} ({}): {}", f.rule, f.path, u);
+                if seen.insert(item.clone()) {
+                    lines.push_str(&format!("  - {}\n", mask.apply(&item)));
+                }
+            }
+        }
+        self.any_follow_up |= !lines.is_empty();
+        self.follow_ups.write_all(lines.as_bytes())
+    }
+}
+
+impl Default for Spill {
+    fn default() -> Spill {
+        Spill::new()
+    }
+}
+
+fn finding_line(f: &super::FindingReport, applied: bool) -> String {
+    format!(
+        "{}:{}:{}: {} {} {}",
+        f.path,
+        f.line,
+        f.col,
+        f.rule,
+        f.message,
+        status_label(&f.status, applied)
+    )
+}
+
+/// As [`print_summary`], with the lines of the units already spilled first in each section.
+pub fn print_summary_with(
+    report: &RunReport,
+    mask: &Mask,
+    spill: Option<&mut Spill>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     for w in &report.warnings {
         writeln!(out, "warning: {}", mask.apply(w))?;
     }
@@ -72,17 +152,14 @@ pub fn print_summary(report: &RunReport, mask: &Mask, out: &mut dyn Write) -> io
     for b in report.bugs() {
         writeln!(out, "bug: {}", mask.apply(b))?;
     }
+    let mut spill = spill;
+    if let Some(s) = spill.as_deref_mut() {
+        s.findings.flush()?;
+        s.findings.seek(io::SeekFrom::Start(0))?;
+        io::copy(&mut s.findings, out)?;
+    }
     for f in report.findings() {
-        let line = format!(
-            "{}:{}:{}: {} {} {}",
-            f.path,
-            f.line,
-            f.col,
-            f.rule,
-            f.message,
-            status_label(&f.status, report.applied)
-        );
-        writeln!(out, "{}", mask.apply(&line))?;
+        writeln!(out, "{}", mask.apply(&finding_line(f, report.applied)))?;
     }
     let mut follow: Vec<String> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -94,22 +171,31 @@ pub fn print_summary(report: &RunReport, mask: &Mask, out: &mut dyn Write) -> io
             }
         }
     }
-    if !follow.is_empty() {
+    let spilled = spill.as_ref().is_some_and(|s| s.any_follow_up);
+    if !follow.is_empty() || spilled {
         writeln!(out, "\nFollow-ups (outside the repository):")?;
+        if let Some(s) = spill {
+            s.follow_ups.flush()?;
+            s.follow_ups.seek(io::SeekFrom::Start(0))?;
+            io::copy(&mut s.follow_ups, out)?;
+        }
         for item in &follow {
             writeln!(out, "  - {}", mask.apply(item))?;
         }
     }
-    let total = report.findings().count();
-    let fixed = report
-        .findings()
-        .filter(|f| f.status == Status::Fixed)
-        .count();
-    let addressed = report
-        .findings()
-        .filter(|f| f.status == Status::Addressed)
-        .count();
-    let changed = report.files().filter(|f| f.diff.is_some()).count();
+    let t = &report.streamed;
+    let total = t.findings + report.findings().count();
+    let fixed = t.fixed
+        + report
+            .findings()
+            .filter(|f| f.status == Status::Fixed)
+            .count();
+    let addressed = t.addressed
+        + report
+            .findings()
+            .filter(|f| f.status == Status::Addressed)
+            .count();
+    let changed = t.changed_files + report.files().filter(|f| f.diff.is_some()).count();
     let errors = report.all_errors().count();
     let verb = if report.applied { "fixed" } else { "fixable" };
     writeln!(
