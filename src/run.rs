@@ -131,8 +131,8 @@ pub fn run_streaming(
     };
     // Units are taken in path order by whichever worker is free, and a finished unit waits
     // in the reorder buffer until every unit before it is done, then goes to `emit`. A
-    // worker does not take a unit more than `AHEAD` units past the first unfinished one, so
-    // the buffer stays bounded whatever the sizes of the units.
+    // worker does not take a unit more than `AHEAD_PER_THREAD` per thread past the first
+    // unfinished one, so the buffer stays bounded whatever the sizes of the units.
     let threads = match opts.jobs {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -143,6 +143,8 @@ pub fn run_streaming(
     let next = std::sync::atomic::AtomicUsize::new(0);
     let order = std::sync::Mutex::new(Reorder::default());
     let moved = std::sync::Condvar::new();
+    let panicked: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>> =
+        std::sync::Mutex::new(None);
     let worker = || {
         loop {
             let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -158,7 +160,17 @@ pub fn run_streaming(
             let p = if interrupt::requested().is_some() {
                 Processed::default()
             } else {
-                process_unit(&group.1, config, &engine_opts, opts, sink)
+                // A panic must not leave the other workers waiting for this unit: it is
+                // passed on once every worker has stopped.
+                let unit = || process_unit(&group.1, config, &engine_opts, opts, sink);
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(unit)) {
+                    Ok(p) => p,
+                    Err(payload) => {
+                        let mut first = panicked.lock().unwrap_or_else(|e| e.into_inner());
+                        first.get_or_insert(payload);
+                        Processed::default()
+                    }
+                }
             };
             let mut o = order.lock().unwrap_or_else(|e| e.into_inner());
             o.waiting.insert(index, p);
@@ -191,6 +203,9 @@ pub fn run_streaming(
                 s.spawn(worker);
             }
         });
+    }
+    if let Some(payload) = panicked.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        std::panic::resume_unwind(payload);
     }
     let results = order.into_inner().unwrap_or_else(|e| e.into_inner()).ready;
     let mut report = RunReport {
