@@ -190,13 +190,16 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
     let files = unit
         .files
         .iter()
+        .zip(originals)
         .enumerate()
-        .map(|(i, f)| {
-            let now = text_of(f);
-            let original = originals[i].clone();
+        .map(|(i, (f, original))| {
+            let now = match &f.body {
+                Body::Doc { doc, .. } => doc.text(),
+                Body::Log { text } => text.as_str(),
+            };
             FileResult {
                 index: i,
-                fixed: (now != original).then_some(now),
+                fixed: (now != original).then(|| now.to_string()),
                 original,
             }
         })
