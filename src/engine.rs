@@ -1,9 +1,11 @@
 //! check → fix → verify → repeat, for one unit of files.
 //!
-//! Each pass checks every fix of the catalog against the unit, then applies at most one fix
-//! per file. Edits are addressed by path and resolved against the file as it is *now*, so an
-//! earlier fix can never leave a later one pointing at stale offsets. Every edit is re-parsed
-//! and its meaning checked by the document layer; the fix is then checked again and must no
+//! Each pass checks every fix of the catalog against the unit, then applies, per file, the
+//! fixes whose edits do not touch each other as one edit (see `apply_batch`), or the first
+//! one alone when they conflict or the batch fails verification; the result is the same as
+//! applying one fix per file per pass. Edits are addressed by path and resolved against the
+//! file as it is at the start of the pass, so a fix can never point at stale offsets. Every
+//! edit is re-parsed and its meaning checked; the fix is then checked again and must no
 //! longer report what it fixed. A fix that fails either check is undone and reported as a bug
 //! in that fix. The loop ends when no fix applies, or after [`MAX_PASSES`] (a bug too).
 
