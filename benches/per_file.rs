@@ -53,6 +53,7 @@ fn main() {
     let opts = Options {
         unsafe_fixes: true,
         limits,
+        ..Options::default()
     };
     println!(
         "{:<16} {:>8} {:>11} {:>11} {:>11} {:>11} {:>11}",

@@ -5,10 +5,13 @@
 //! about half of them with problems from the catalog, plus files pipefix must skip (source
 //! code, `package.json`, docker-compose and Kubernetes YAML, READMEs).
 //!
-//! The output depends only on `--services` and `--seed`.
+//! With `--dirty`, every service has every problem its deploy path allows (several findings in
+//! every pipeline file): the first run a team makes.
+//!
+//! The output depends only on `--services`, `--seed` and `--dirty`.
 //!
 //! ```text
-//! cargo run --release --example gen-monorepo -- --services 1000 --out /tmp/mono [--seed 7]
+//! cargo run --release --example gen-monorepo -- --services 1000 --out /tmp/mono [--seed 7] [--dirty]
 //! ```
 
 use std::fmt::Write as _;
@@ -247,6 +250,18 @@ pub struct Generated {
 
 /// Write a monorepo of `services` services below `root` (created if needed).
 pub fn generate(root: &Path, services: usize, seed: u64) -> io::Result<Generated> {
+    generate_with(root, services, seed, false)
+}
+
+/// As [`generate`]; `dirty`: every service has every problem of the catalog that its deploy
+/// path allows (a first run over a neglected monorepo), instead of about half of them having
+/// one to four. The styles and names are the same as for the same seed without `dirty`.
+pub fn generate_with(
+    root: &Path,
+    services: usize,
+    seed: u64,
+    dirty: bool,
+) -> io::Result<Generated> {
     let mut rng = Rng::new(seed);
     let mut summary = Generated {
         services,
@@ -273,6 +288,14 @@ pub fn generate(root: &Path, services: usize, seed: u64) -> io::Result<Generated
                     problems.push(p);
                 }
             }
+        }
+        if dirty {
+            // Every other service deploys with the rolling action; the rest use CodeDeploy.
+            problems = PROBLEMS
+                .iter()
+                .copied()
+                .filter(|p| *p != Problem::RollingWithoutCircuitBreaker || i % 2 == 1)
+                .collect();
         }
         if !problems.is_empty() {
             summary.with_problems += 1;
@@ -968,7 +991,7 @@ fn uuid(rng: &mut Rng) -> String {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: gen-monorepo --services N --out DIR [--seed S]");
+    eprintln!("usage: gen-monorepo --services N --out DIR [--seed S] [--dirty]");
     std::process::exit(2);
 }
 
@@ -976,8 +999,13 @@ fn main() {
     let mut services: Option<usize> = None;
     let mut out: Option<PathBuf> = None;
     let mut seed: u64 = 1;
+    let mut dirty = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        if a == "--dirty" {
+            dirty = true;
+            continue;
+        }
         let value = args.next().unwrap_or_else(|| usage());
         match a.as_str() {
             "--services" => services = Some(value.parse().unwrap_or_else(|_| usage())),
@@ -989,7 +1017,7 @@ fn main() {
     let (Some(services), Some(out)) = (services, out) else {
         usage()
     };
-    match generate(&out, services, seed) {
+    match generate_with(&out, services, seed, dirty) {
         Ok(g) => println!(
             "{}: {} services ({} with problems), {} pipeline files, {} other files, {} bytes",
             out.display(),

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Whole-process benchmark of pipefix on synthetic monorepos (see docs/performance.md).
 #
-#   scripts/bench.sh [--sizes "100 1000 10000"] [--runs 5] [--with-checkov]
-#                    [--checkov-max 100] [--checkov-runs 1]
+#   scripts/bench.sh [--sizes "100 1000 10000"] [--cases "clean dirty"] [--runs 5]
+#                    [--with-checkov] [--checkov-max 100] [--checkov-runs 1]
 #
-# For each size N it generates (once, cached under target/bench/) a monorepo of N services
-# with examples/gen-monorepo.rs, then measures wall time and peak RSS, median of --runs runs
-# after one warm-up run, of:
+# For each case and size N it generates (once, cached under target/bench/) a monorepo of N
+# services with examples/gen-monorepo.rs -- "clean": about half of the services have one to
+# four problems; "dirty" (--dirty): every service has every problem its deploy path allows,
+# the first run over a neglected monorepo -- then measures wall time and peak RSS, median of
+# --runs runs after one warm-up run, of:
 #   pipefix   pipefix --dry-run DIR > /dev/null
 #   floor     find DIR -type f -exec cat {} + > /dev/null   (reading the same bytes)
 #   checkov   checkov -d DIR (only with --with-checkov, no warm-up, only up to --checkov-max
@@ -20,6 +22,7 @@
 set -euo pipefail
 
 sizes="100 1000 10000"
+cases="clean dirty"
 runs=5
 with_checkov=0
 checkov_max=100
@@ -28,12 +31,13 @@ seed=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) sizes="$2"; shift 2 ;;
+        --cases) cases="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
         --with-checkov) with_checkov=1; shift ;;
         --checkov-max) checkov_max="$2"; shift 2 ;;
         --checkov-runs) checkov_runs="$2"; shift 2 ;;
         --seed) seed="$2"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -70,12 +74,18 @@ fi
 
 # Generated trees are cached; a change of the generator regenerates them.
 gen_sum=$(cksum < examples/gen-monorepo.rs | cut -d' ' -f1)
+# tree N [CASE]: the generated monorepo's folder (CASE: clean, the default, or dirty).
 tree() {
-    local n=$1 dir="$bench/mono-$1"
+    local n=$1 case=${2:-clean} dir flag=()
+    if [ "$case" = dirty ]; then
+        dir="$bench/dirty-$n" flag=(--dirty)
+    else
+        dir="$bench/mono-$n"
+    fi
     if [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$gen_sum-$seed" ]; then
         rm -rf "$dir"
-        echo "== generating $n services" >&2
-        "$gen" --services "$n" --out "$dir" --seed "$seed" >&2
+        echo "== generating $n services ($case)" >&2
+        "$gen" --services "$n" --out "$dir" --seed "$seed" "${flag[@]}" >&2
         echo "$gen_sum-$seed" > "$dir/.stamp"
     fi
     echo "$dir"
@@ -105,29 +115,31 @@ echo "pipefix: $("$pipefix" --version), median of $runs runs after a warm-up, pa
 [ -n "$checkov" ] && echo "checkov: $("$checkov" --version 2>/dev/null | tail -n1)"
 echo
 
-declare -A P_T P_M F_T C_T C_X
-for n in $sizes; do
-    dir=$(tree "$n")
-    echo "== N=$n: pipefix" >&2
-    read -r P_T[$n] P_M[$n] < <(measure "$runs" 1 "$pipefix" --dry-run "$dir")
-    echo "== N=$n: read floor" >&2
-    read -r F_T[$n] _ < <(measure "$runs" 1 find "$dir" -type f -exec cat {} +)
-    if [ -n "$checkov" ]; then
-        if [ "$n" -le "$checkov_max" ]; then
+declare -A P_T P_M F_T C_T C_X D
+for case in $cases; do
+    for n in $sizes; do
+        k="$case-$n"
+        dir=$(tree "$n" "$case")
+        D[$k]=$dir
+        echo "== N=$n ($case): pipefix" >&2
+        read -r P_T[$k] P_M[$k] < <(measure "$runs" 1 "$pipefix" --dry-run "$dir")
+        echo "== N=$n ($case): read floor" >&2
+        read -r F_T[$k] _ < <(measure "$runs" 1 find "$dir" -type f -exec cat {} +)
+        if [ -n "$checkov" ] && [ "$case" = clean ] && [ "$n" -le "$checkov_max" ]; then
             echo "== N=$n: checkov" >&2
-            read -r C_T[$n] _ < <(measure "$checkov_runs" 0 "$checkov" -d "$dir" --quiet --compact --skip-download)
-            C_X[$n]=""
+            read -r C_T[$k] _ < <(measure "$checkov_runs" 0 "$checkov" -d "$dir" --quiet --compact --skip-download)
+            C_X[$k]=""
             last_checkov=$n
         fi
-    fi
+    done
 done
 
-# Extrapolate checkov linearly (per service) from the largest measured size.
+# Extrapolate checkov linearly (per service) from the largest measured size (clean trees).
 if [ -n "$checkov" ] && [ -n "${last_checkov:-}" ]; then
     for n in $sizes; do
-        if [ -z "${C_T[$n]:-}" ]; then
-            C_T[$n]=$(awk -v t="${C_T[$last_checkov]}" -v m="$last_checkov" -v n="$n" 'BEGIN {printf "%.2f", t * n / m}')
-            C_X[$n]="~"
+        if [ -z "${C_T[clean-$n]:-}" ]; then
+            C_T[clean-$n]=$(awk -v t="${C_T[clean-$last_checkov]}" -v m="$last_checkov" -v n="$n" 'BEGIN {printf "%.2f", t * n / m}')
+            C_X[clean-$n]="~"
         fi
     done
 fi
@@ -135,30 +147,33 @@ fi
 files() { find "$1" -type f ! -name .stamp | wc -l; }
 bytes() { find "$1" -type f ! -name .stamp -printf '%s\n' | awk '{s += $1} END {print s}'; }
 
-printf '| %8s | %7s | %8s | %10s | %9s | %8s | %11s | %9s | %9s | %11s |\n' \
-    services files MB "pipefix s" "floor s" "÷ floor" "checkov s" "× faster" "peak MB" "growth t/m"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---------: --------: ---------: -----------: ----------: ---------: ------------: ----------: ----------: ------------:
-prev=""
-for n in $sizes; do
-    dir="$bench/mono-$n"
-    pt=${P_T[$n]} ft=${F_T[$n]} pm=${P_M[$n]}
-    ratio=$(awk -v a="$pt" -v b="$ft" 'BEGIN {printf "%.2f", a / b}')
-    if [ -n "${C_T[$n]:-}" ]; then
-        ct="${C_X[$n]}${C_T[$n]}"
-        speed="${C_X[$n]}$(awk -v a="${C_T[$n]}" -v b="$pt" 'BEGIN {printf "%.0f", a / b}')"
-    else
-        ct="-" speed="-"
-    fi
-    if [ -n "$prev" ]; then
-        growth=$(awk -v a="$pt" -v b="${P_T[$prev]}" -v c="$pm" -v d="${P_M[$prev]}" -v n="$n" -v p="$prev" \
-            'BEGIN {printf "%.1f×/%.2f× per %g× N", a / b, c / d, n / p}')
-    else
-        growth="-"
-    fi
-    printf '| %8s | %7s | %8.1f | %10.3f | %9.3f | %8s | %11s | %9s | %9.1f | %11s |\n' \
-        "$n" "$(files "$dir")" "$(awk -v b="$(bytes "$dir")" 'BEGIN {print b / 1e6}')" \
-        "$pt" "$ft" "$ratio" "$ct" "$speed" "$(awk -v k="$pm" 'BEGIN {print k / 1024}')" "$growth"
-    prev=$n
+printf '| %5s | %8s | %7s | %8s | %10s | %9s | %8s | %11s | %9s | %9s | %11s |\n' \
+    case services files MB "pipefix s" "floor s" "÷ floor" "checkov s" "× faster" "peak MB" "growth t/m"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------- ---------: --------: ---------: -----------: ----------: ---------: ------------: ----------: ----------: ------------:
+for case in $cases; do
+    prev=""
+    for n in $sizes; do
+        k="$case-$n"
+        dir=${D[$k]}
+        pt=${P_T[$k]} ft=${F_T[$k]} pm=${P_M[$k]}
+        ratio=$(awk -v a="$pt" -v b="$ft" 'BEGIN {printf "%.2f", a / b}')
+        if [ -n "${C_T[$k]:-}" ]; then
+            ct="${C_X[$k]}${C_T[$k]}"
+            speed="${C_X[$k]}$(awk -v a="${C_T[$k]}" -v b="$pt" 'BEGIN {printf "%.0f", a / b}')"
+        else
+            ct="-" speed="-"
+        fi
+        if [ -n "$prev" ]; then
+            growth=$(awk -v a="$pt" -v b="${P_T[$case-$prev]}" -v c="$pm" -v d="${P_M[$case-$prev]}" -v n="$n" -v p="$prev" \
+                'BEGIN {printf "%.1f×/%.2f× per %g× N", a / b, c / d, n / p}')
+        else
+            growth="-"
+        fi
+        printf '| %5s | %8s | %7s | %8.1f | %10.3f | %9.3f | %8s | %11s | %9s | %9.1f | %11s |\n' \
+            "$case" "$n" "$(files "$dir")" "$(awk -v b="$(bytes "$dir")" 'BEGIN {print b / 1e6}')" \
+            "$pt" "$ft" "$ratio" "$ct" "$speed" "$(awk -v k="$pm" 'BEGIN {print k / 1024}')" "$growth"
+        prev=$n
+    done
 done
 
 # One file, as a pre-commit hook runs it.

@@ -261,40 +261,6 @@ pub fn main() -> i32 {
     if opts.apply {
         crate::interrupt::install();
     }
-    let report = run::run(&opts, &config);
-    if let Some(r) = &config.resolver {
-        r.finish();
-    }
-    let mask = report.mask();
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let mut err = io::stderr().lock();
-    let printed = match cli.format {
-        // With --apply the changes are in the files (see `git diff`): only the summary prints.
-        OutputFormat::Text if cli.apply => Ok(()),
-        OutputFormat::Text => {
-            let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            text::print_diffs(&report, &mask, color, &mut out)
-        }
-        OutputFormat::Patch => {
-            // Exact bytes: `git apply` must accept it, so nothing is masked here.
-            let mut r = Ok(());
-            for f in report.files() {
-                if let Some(d) = &f.diff {
-                    r = r.and_then(|_| out.write_all(d.as_bytes()));
-                }
-            }
-            r
-        }
-        OutputFormat::Json => write_json(&crate::report::json::document(&report, &mask), &mut out),
-        OutputFormat::Sarif => {
-            write_json(&crate::report::sarif::document(&report, &mask), &mut out)
-        }
-        OutputFormat::Markdown => {
-            out.write_all(crate::report::markdown::render(&report, &mask).as_bytes())
-        }
-    };
-    let _ = out.flush();
     // Machine formats keep stderr for errors: a CI log shows each finding once.
     let machine = matches!(
         cli.format,
@@ -307,7 +273,94 @@ pub fn main() -> i32 {
     } else {
         text::Verbosity::Normal
     };
-    let _ = text::print_summary_at(&report, &mask, level, &mut err);
+    // Text and patch output print each unit's diffs as soon as the units before it are done,
+    // and spill its finding lines and follow-ups to temporary files for the summary: no
+    // diff or finding is kept until the end of the run. A unit's output is masked with the
+    // secrets of that unit (those its fixes report and the sweep of its changed files: every
+    // text a diff shows); see docs/guarantees.md.
+    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let write_failed = std::sync::atomic::AtomicBool::new(false);
+    let format = cli.format;
+    let apply = cli.apply;
+    let spill = std::sync::Mutex::new(text::Spill::new());
+    let tally = std::sync::Mutex::new(crate::report::Tally::default());
+    let emit = |u: &mut crate::report::UnitReport| {
+        let mask = crate::report::Mask::new(u.secrets.iter().cloned());
+        let diffs = format == OutputFormat::Patch || !apply;
+        if diffs {
+            let mut out = io::stdout().lock();
+            for f in &u.files {
+                if let Some(d) = &f.diff {
+                    let r = match format {
+                        OutputFormat::Text => text::print_diff(d, &mask, color, &mut out),
+                        // Exact bytes: `git apply` must accept it, so nothing is masked here.
+                        _ => out.write_all(d.as_bytes()),
+                    };
+                    if r.is_err() {
+                        write_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        let mut spill = spill.lock().unwrap_or_else(|e| e.into_inner());
+        if spill.unit(u, apply, &mask, level).is_err() {
+            write_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        tally
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(u, apply);
+        // The unit's errors and bugs are printed at the end: masked now, so that its secrets
+        // need not be kept.
+        for b in &mut u.bugs {
+            *b = mask.apply(b);
+        }
+        for e in &mut u.errors {
+            e.message = mask.apply(&e.message);
+        }
+        u.secrets = Vec::new();
+    };
+    let streams = matches!(cli.format, OutputFormat::Text | OutputFormat::Patch);
+    let mut report = run::run_streaming(
+        &opts,
+        &config,
+        &|| Box::new(crate::write::Plain),
+        streams.then_some(&emit as run::Emit<'_>),
+    );
+    if let Some(r) = &config.resolver {
+        r.finish();
+    }
+    report.streamed = tally.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut spill = spill.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mask = report.mask();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut err = io::stderr().lock();
+    let printed = match cli.format {
+        // With --apply the changes are in the files (see `git diff`): only the summary prints.
+        OutputFormat::Text | OutputFormat::Patch => {
+            if write_failed.load(std::sync::atomic::Ordering::Relaxed) {
+                Err(io::Error::other("stdout"))
+            } else {
+                Ok(())
+            }
+        }
+        OutputFormat::Json => write_json(&crate::report::json::document(&report, &mask), &mut out),
+        OutputFormat::Sarif => {
+            write_json(&crate::report::sarif::document(&report, &mask), &mut out)
+        }
+        OutputFormat::Markdown => {
+            out.write_all(crate::report::markdown::render(&report, &mask).as_bytes())
+        }
+    };
+    let _ = out.flush();
+    let _ = text::print_summary_with(
+        &report,
+        &mask,
+        streams.then_some(&mut spill),
+        level,
+        &mut err,
+    );
     if let Some(sig) = report.interrupted {
         let _ = writeln!(
             err,

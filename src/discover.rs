@@ -91,6 +91,12 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<String>) {
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out.dedup_by(|a, b| a.path == b.path);
+    // One root walked without following links and no link among the files: every path is a
+    // different file already, and resolving each (a system call per path component) would
+    // only cost time.
+    if paths.len() == 1 && out.iter().all(|c| c.target.is_none()) {
+        return (out, warnings);
+    }
     (dedup_targets(out), warnings)
 }
 

@@ -1,9 +1,11 @@
 //! check → fix → verify → repeat, for one unit of files.
 //!
-//! Each pass checks every fix of the catalog against the unit, then applies at most one fix
-//! per file. Edits are addressed by path and resolved against the file as it is *now*, so an
-//! earlier fix can never leave a later one pointing at stale offsets. Every edit is re-parsed
-//! and its meaning checked by the document layer; the fix is then checked again and must no
+//! Each pass checks every fix of the catalog against the unit, then applies, per file, the
+//! fixes whose edits do not touch each other as one edit (see `apply_batch`), or the first
+//! one alone when they conflict or the batch fails verification; the result is the same as
+//! applying one fix per file per pass. Edits are addressed by path and resolved against the
+//! file as it is at the start of the pass, so a fix can never point at stale offsets. Every
+//! edit is re-parsed and its meaning checked; the fix is then checked again and must no
 //! longer report what it fixed. A fix that fails either check is undone and reported as a bug
 //! in that fix. The loop ends when no fix applies, or after [`MAX_PASSES`] (a bug too).
 
@@ -12,7 +14,7 @@ use std::sync::OnceLock;
 
 use crate::catalog::{self, Context, Finding, Location, Rule, Safety, meta};
 use crate::config::Config;
-use crate::document::{Document, Limits};
+use crate::document::{Document, Limits, Path};
 use crate::model::Kind;
 use crate::workspace::{Body, Facts, Unit};
 
@@ -22,7 +24,15 @@ pub const MAX_PASSES: usize = 32;
 pub struct Options {
     pub unsafe_fixes: bool,
     pub limits: Limits,
+    /// Apply at most one fix per file per pass, as the engine did before fixes were batched.
+    /// Not a user option: the test that compares both engines sets it (see
+    /// [`ONE_AT_A_TIME_ENV`]).
+    pub one_at_a_time: bool,
 }
+
+/// Test hook: when this variable is set (to anything), every run applies one fix per file per
+/// pass. The result must be byte-identical either way; `tests/engine_batches.rs` checks that.
+pub const ONE_AT_A_TIME_ENV: &str = "PIPEFIX_TEST_ONE_FIX_PER_PASS";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -80,21 +90,29 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
 
     for _pass in 0..MAX_PASSES {
         let findings = check(&unit, config, None);
-        let mut chosen: BTreeMap<usize, Finding> = BTreeMap::new();
+        // Per file, the fixes that may run, in the order the checks reported them: the first
+        // is the one a one-at-a-time engine would apply in this pass.
+        let mut chosen: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
         for f in &findings {
             if allowed(f, opts)
                 && !failed.contains(&f.key())
-                && !chosen.contains_key(&f.file)
                 && suppression(&unit, config, f).is_none()
             {
-                chosen.insert(f.file, f.clone());
+                chosen.entry(f.file).or_default().push(f);
             }
         }
         if chosen.is_empty() {
             remaining = Some(findings);
             break;
         }
-        for (file, finding) in chosen {
+        for (file, candidates) in chosen {
+            if !opts.one_at_a_time
+                && let Some(done) = apply_batch(&mut unit, config, opts, &candidates)
+            {
+                fixed.extend(done);
+                continue;
+            }
+            let finding = candidates[0].clone();
             let (line, col) = position(&unit, &finding);
             match apply_fix(&mut unit, config, opts, &finding) {
                 Ok(()) => fixed.push(Reported {
@@ -182,13 +200,16 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
     let files = unit
         .files
         .iter()
+        .zip(originals)
         .enumerate()
-        .map(|(i, f)| {
-            let now = text_of(f);
-            let original = originals[i].clone();
+        .map(|(i, (f, original))| {
+            let now = match &f.body {
+                Body::Doc { doc, .. } => doc.text(),
+                Body::Log { text } => text.as_str(),
+            };
             FileResult {
                 index: i,
-                fixed: (now != original).then_some(now),
+                fixed: (now != original).then(|| now.to_string()),
                 original,
             }
         })
@@ -241,6 +262,9 @@ fn apply_fix(
         edited = Some(from.apply(op, &opts.limits).map_err(|e| e.to_string())?);
     }
     let doc = edited.unwrap_or_else(|| doc.clone());
+    if let Body::Doc { doc: was, .. } = &unit.files[finding.file].body {
+        verify_edit(unit.files[finding.file].kind, &root, was, &doc)?;
+    }
     let before = std::mem::replace(
         &mut unit.files[finding.file].body,
         Body::Doc {
@@ -274,16 +298,26 @@ fn apply_fix(
             finding.message
         ));
     }
-    // A buildspec edit must stay valid shell where it runs.
-    if unit.files[finding.file].kind == Kind::Buildspec
-        && let (Body::Doc { doc: old, root: r0 }, Body::Doc { doc: new, root: r1 }) =
-            (&before, &unit.files[finding.file].body)
-        && let (Some(v0), Some(v1)) = (old.value_at(r0), new.value_at(r1))
+    Ok(())
+}
+
+/// Checks of an edited document beyond its meaning, made for every edit before the fix is
+/// checked again: one place for the checks a kind of file needs (`before` is the document
+/// as it was, `after` with the edit). In a batch, `after` holds every fix of the batch; when
+/// it fails, the fixes are applied one at a time and it runs for each.
+fn verify_edit(kind: Kind, root: &Path, before: &Document, after: &Document) -> Result<(), String> {
+    // A buildspec edit must stay valid shell where it runs: the variables new lines use are
+    // assigned before them, no `$VAR` in single quotes, no second tag, templates escaped.
+    if kind == Kind::Buildspec
+        && let (Some(v0), Some(v1)) = (before.value_at(root), after.value_at(root))
     {
-        let problems =
-            catalog::buildspec_shell::check_edit((v0, old.text()), (v1, new.text()), r0, r1);
+        let problems = catalog::buildspec_shell::check_edit(
+            (v0, before.text()),
+            (v1, after.text()),
+            root,
+            root,
+        );
         if !problems.is_empty() {
-            unit.files[finding.file].body = before;
             return Err(format!(
                 "the edited buildspec would break in the shell: {}",
                 problems.join("; ")
@@ -293,13 +327,334 @@ fn apply_fix(
     Ok(())
 }
 
+/// A fix of a batch, lowered against the file as it was at the start of the pass.
+struct Lowered<'a> {
+    finding: &'a Finding,
+    /// The bytes `start..end` of the file are replaced by `text`.
+    start: usize,
+    end: usize,
+    text: String,
+    /// The meaning of the file with only this fix applied.
+    value: serde_json::Value,
+    /// Where the finding is, as a byte offset in the file at the start of the pass.
+    at: usize,
+}
+
+/// Applies, to one file, the longest prefix of `candidates` (in the order the one-at-a-time
+/// engine would apply them) whose edits do not touch each other, in one edit and one parse,
+/// and verifies it: the edited file must mean exactly the original with every fix's own
+/// meaning applied, pass [`verify_edit`], and no fix may still report what it fixed. Returns
+/// `None` (and leaves the unit as it was) when nothing could be batched or verification
+/// failed: the caller then applies the first candidate alone, which reports any failure.
+fn apply_batch(
+    unit: &mut Unit,
+    config: &Config,
+    opts: &Options,
+    candidates: &[&Finding],
+) -> Option<Vec<Reported>> {
+    let file = candidates.first()?.file;
+    // Several objects of one document (services of a describe-services output) are fixed one
+    // at a time: each edit is passed on to the others.
+    if !unit.same_document(file).is_empty() {
+        return None;
+    }
+    let Body::Doc { doc, root } = &unit.files[file].body else {
+        return None;
+    };
+    let base = doc.text();
+    let mut lowered: Vec<Lowered> = Vec::new();
+    for &c in candidates {
+        let Some(l) = lower(doc, c, opts, lowered.is_empty()) else {
+            break;
+        };
+        let touches = |a: &Lowered| !(a.end < l.start || l.end < a.start);
+        if lowered
+            .iter()
+            .any(|a| touches(a) || (a.start <= l.at && l.at <= a.end))
+        {
+            break;
+        }
+        lowered.push(l);
+    }
+    if lowered.is_empty() {
+        return None;
+    }
+    let edited = {
+        let mut order: Vec<&Lowered> = lowered.iter().collect();
+        order.sort_by_key(|l| l.start);
+        let mut text = String::with_capacity(base.len() + 256);
+        let mut from = 0;
+        for l in order {
+            text.push_str(&base[from..l.start]);
+            text.push_str(&l.text);
+            from = l.end;
+        }
+        text.push_str(&base[from..]);
+        let edited = Document::parse(&text, doc.format(), &opts.limits).ok()?;
+        let variants: Vec<&serde_json::Value> = lowered.iter().map(|l| &l.value).collect();
+        if merge(doc.value(), &variants)? != *edited.value() {
+            return None;
+        }
+        edited
+    };
+    verify_edit(unit.files[file].kind, root, doc, &edited).ok()?;
+    // Positions as the one-at-a-time engine reports them: in the file with the fixes before
+    // this one applied.
+    let mut done = Vec::with_capacity(lowered.len());
+    for (i, l) in lowered.iter().enumerate() {
+        let mut earlier: Vec<(usize, usize, &str)> = lowered[..i]
+            .iter()
+            .filter(|e| e.end <= l.at)
+            .map(|e| (e.start, e.end, e.text.as_str()))
+            .collect();
+        earlier.sort_unstable();
+        let (line, col) = shifted_line_col(base, &earlier, l.at);
+        done.push(Reported {
+            finding: l.finding.clone(),
+            status: Status::Fixed,
+            line,
+            col,
+        });
+    }
+    let root = root.clone();
+    let before = std::mem::replace(&mut unit.files[file].body, Body::Doc { doc: edited, root });
+    let rules: HashSet<&str> = lowered.iter().map(|l| l.finding.rule).collect();
+    let again = check_rules(unit, config, |id| rules.contains(id));
+    if lowered
+        .iter()
+        .any(|l| again.iter().any(|f| f.key() == l.finding.key()))
+    {
+        unit.files[file].body = before;
+        return None;
+    }
+    Some(done)
+}
+
+/// A candidate's fix as one replacement of the file as it is, with its meaning; `None` when
+/// it cannot be batched (it is then applied alone, by the caller, if it is the first).
+fn lower<'a>(
+    doc: &Document,
+    finding: &'a Finding,
+    opts: &Options,
+    first: bool,
+) -> Option<Lowered<'a>> {
+    let fix = finding.fix.as_ref()?;
+    let Location::Node(path) = &finding.location else {
+        return None;
+    };
+    // Later candidates must point at a node that exists, so that their position does not
+    // depend on an earlier fix creating it.
+    if !first && doc.node(path).is_none() {
+        return None;
+    }
+    let at = doc.locate_offset(path);
+    let (text, value) = match fix.ops.as_slice() {
+        [] => return None,
+        [op] => {
+            let mut value = doc.value().clone();
+            crate::document::value::apply(&mut value, op).ok()?;
+            (doc.edit_text(op).ok()?, value)
+        }
+        [first @ .., last] => {
+            // Every edit but the last needs the document it leaves (the next edit is lowered
+            // against it); the last is lowered without parsing: the batch's one parse checks it.
+            let mut edited: Option<Document> = None;
+            for op in first {
+                let from = edited.as_ref().unwrap_or(doc);
+                edited = Some(from.apply(op, &opts.limits).ok()?);
+            }
+            let from = edited.as_ref().unwrap_or(doc);
+            let mut value = from.value().clone();
+            crate::document::value::apply(&mut value, last).ok()?;
+            (from.edit_text(last).ok()?, value)
+        }
+    };
+    let base = doc.text();
+    if text == base {
+        return None;
+    }
+    // The smallest replacement that turns `base` into `text`.
+    let prefix = base
+        .bytes()
+        .zip(text.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let max_suffix = base.len().min(text.len()) - prefix;
+    let suffix = base
+        .bytes()
+        .rev()
+        .zip(text.bytes().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (mut start, mut end_b, mut end_t) = (prefix, base.len() - suffix, text.len() - suffix);
+    // Whole characters only.
+    while !base.is_char_boundary(start) || !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !base.is_char_boundary(end_b) || !text.is_char_boundary(end_t) {
+        end_b += 1;
+        end_t += 1;
+    }
+    Some(Lowered {
+        finding,
+        start,
+        end: end_b,
+        text: text[start..end_t].to_string(),
+        value,
+        at,
+    })
+}
+
+/// The meaning of a file with several fixes applied, from its meaning before (`base`) and
+/// with each fix alone (`variants`); `None` when two fixes change the same value differently
+/// or change the length of a list another fix changes.
+fn merge(base: &serde_json::Value, variants: &[&serde_json::Value]) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    let changed: Vec<&Value> = variants.iter().copied().filter(|v| *v != base).collect();
+    match changed.as_slice() {
+        [] => return Some(base.clone()),
+        [one] => return Some((*one).clone()),
+        _ => {}
+    }
+    if changed.iter().all(|v| *v == changed[0]) {
+        return Some(changed[0].clone());
+    }
+    match base {
+        Value::Object(b) => {
+            let maps: Vec<&serde_json::Map<String, Value>> = changed
+                .iter()
+                .map(|v| v.as_object())
+                .collect::<Option<_>>()?;
+            let mut keys: Vec<&String> = b.keys().collect();
+            for m in &maps {
+                for k in m.keys() {
+                    if !b.contains_key(k) && !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+            }
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                let was = b.get(k);
+                let diff: Vec<Option<&Value>> = maps
+                    .iter()
+                    .map(|m| m.get(k))
+                    .filter(|v| *v != was)
+                    .collect();
+                let now = match (diff.as_slice(), was) {
+                    ([], _) => was.cloned(),
+                    ([one], _) => one.cloned(),
+                    (many, Some(w)) if many.iter().all(Option::is_some) => {
+                        let vs: Vec<&Value> = many.iter().flatten().copied().collect();
+                        Some(merge(w, &vs)?)
+                    }
+                    (many, _) if many.iter().all(|v| *v == many[0]) => many[0].cloned(),
+                    _ => return None,
+                };
+                if let Some(v) = now {
+                    out.insert(k.clone(), v);
+                }
+            }
+            Some(Value::Object(out))
+        }
+        Value::Array(b) => {
+            let lists: Vec<&Vec<Value>> = changed
+                .iter()
+                .map(|v| v.as_array())
+                .collect::<Option<_>>()?;
+            if lists.iter().all(|l| l.len() == b.len()) {
+                let mut out = Vec::with_capacity(b.len());
+                for (i, was) in b.iter().enumerate() {
+                    let vs: Vec<&Value> = lists.iter().map(|l| &l[i]).collect();
+                    out.push(merge(was, &vs)?);
+                }
+                return Some(Value::Array(out));
+            }
+            // Items inserted or removed: each fix replaces one run of items; the runs must
+            // be apart (two insertions at the same place have no order).
+            let mut runs: Vec<(usize, usize, &[Value])> = lists
+                .iter()
+                .map(|l| {
+                    let p = b.iter().zip(l.iter()).take_while(|(x, y)| x == y).count();
+                    let max = b.len().min(l.len()) - p;
+                    let s = b
+                        .iter()
+                        .rev()
+                        .zip(l.iter().rev())
+                        .take(max)
+                        .take_while(|(x, y)| x == y)
+                        .count();
+                    (p, b.len() - s, &l[p..l.len() - s])
+                })
+                .collect();
+            runs.sort_by_key(|r| (r.0, r.1));
+            let mut out = Vec::with_capacity(b.len() + 4);
+            let mut from = 0;
+            let mut previous: Option<(usize, usize)> = None;
+            for (start, end, items) in runs {
+                if start < from
+                    || previous.is_some_and(|(s, e)| start == e && (s == e || start == end))
+                {
+                    return None;
+                }
+                previous = Some((start, end));
+                out.extend_from_slice(&b[from..start]);
+                out.extend_from_slice(items);
+                from = end;
+            }
+            out.extend_from_slice(&b[from..]);
+            Some(Value::Array(out))
+        }
+        _ => None,
+    }
+}
+
+/// 1-based line and column (in characters) that the byte offset `at` of `base` has once the
+/// replacements `earlier` (`start..end` of `base` by a text, sorted, all ending at or before
+/// `at`) are made, counted as [`Document::line_col`] counts them, without building that text.
+fn shifted_line_col(base: &str, earlier: &[(usize, usize, &str)], at: usize) -> (usize, usize) {
+    let mut at = at.min(base.len());
+    while at > 0 && !base.is_char_boundary(at) {
+        at -= 1;
+    }
+    let newlines = |t: &str| t.bytes().filter(|&b| b == b'\n').count();
+    let mut line = 1 + newlines(&base[..at]);
+    for (start, end, text) in earlier {
+        line = line + newlines(text) - newlines(&base[*start..*end]);
+    }
+    // The column: characters back to the last line end, through the replacements.
+    let mut chars = 0;
+    let mut pos = at;
+    for (start, end, text) in earlier.iter().rev() {
+        let seg = &base[*end..pos];
+        if let Some(i) = seg.rfind('\n') {
+            return (line, chars + seg[i + 1..].chars().count() + 1);
+        }
+        chars += seg.chars().count();
+        if let Some(i) = text.rfind('\n') {
+            return (line, chars + text[i + 1..].chars().count() + 1);
+        }
+        chars += text.chars().count();
+        pos = *start;
+    }
+    let seg = &base[..pos];
+    let from = seg.rfind('\n').map_or(0, |i| i + 1);
+    (line, chars + seg[from..].chars().count() + 1)
+}
+
 /// Every enabled fix's findings on the unit (or only those of `only`).
 pub fn check(unit: &Unit, config: &Config, only: Option<&str>) -> Vec<Finding> {
+    check_rules(unit, config, |id| only.is_none_or(|o| o == id))
+}
+
+/// The findings of the enabled fixes that `wanted` selects by id.
+fn check_rules(unit: &Unit, config: &Config, wanted: impl Fn(&str) -> bool) -> Vec<Finding> {
     let facts = Facts::gather(unit, config);
     let mut out = Vec::new();
     for (rule, m, kinds) in rule_table() {
         let (rule, m) = (rule.as_ref(), *m);
-        if only.is_some_and(|id| id != rule.id()) {
+        if !wanted(rule.id()) {
             continue;
         }
         if !unit.files.iter().any(|f| kinds.contains(&f.kind)) {
@@ -422,6 +777,101 @@ fn suppression_ids(line: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_combines_changes_that_are_apart() {
+        use serde_json::json;
+        let base = json!({"a": 1, "b": {"c": [1, 2, 3, 4], "d": "x"}, "e": true});
+        // Different keys, a removed key, an added key.
+        let one = json!({"a": 2, "b": {"c": [1, 2, 3, 4], "d": "x"}, "e": true});
+        let two = json!({"a": 1, "b": {"c": [1, 2, 3, 4], "d": "y"}, "f": 0, "e": true});
+        let three = json!({"a": 1, "b": {"c": [1, 2, 3, 4], "d": "x"}});
+        assert_eq!(
+            merge(&base, &[&one, &two, &three]),
+            Some(json!({"a": 2, "b": {"c": [1, 2, 3, 4], "d": "y"}, "f": 0}))
+        );
+        // Items removed and replaced in different places of one list.
+        let rm = json!({"a": 1, "b": {"c": [1, 3, 4], "d": "x"}, "e": true});
+        let rep = json!({"a": 1, "b": {"c": [1, 2, 3, 9], "d": "x"}, "e": true});
+        assert_eq!(
+            merge(&base, &[&rm, &rep]),
+            Some(json!({"a": 1, "b": {"c": [1, 3, 9], "d": "x"}, "e": true}))
+        );
+        // The same change twice is one change.
+        assert_eq!(merge(&base, &[&one, &one]), Some(one.clone()));
+    }
+
+    #[test]
+    fn merge_refuses_conflicting_changes() {
+        use serde_json::json;
+        let base = json!({"a": 1, "l": [1, 2]});
+        let x = json!({"a": 2, "l": [1, 2]});
+        let y = json!({"a": 3, "l": [1, 2]});
+        assert_eq!(merge(&base, &[&x, &y]), None);
+        // Two insertions at the same place have no order.
+        let i1 = json!({"a": 1, "l": [1, 7, 2]});
+        let i2 = json!({"a": 1, "l": [1, 8, 2]});
+        assert_eq!(merge(&base, &[&i1, &i2]), None);
+        // A removal and a replacement of the same item.
+        let rm = json!({"a": 1, "l": [1]});
+        let rep = json!({"a": 1, "l": [1, 5]});
+        assert_eq!(merge(&base, &[&rm, &rep]), None);
+    }
+
+    #[test]
+    fn positions_after_earlier_replacements_match_the_edited_document() {
+        let base = "a: 1\r\nb:\n  - é: x\n  - y\nc: [1, 2]\nd: ü\n";
+        let cases: [&[(usize, usize, &str)]; 5] = [
+            &[],
+            &[(3, 4, "22")],
+            &[(0, 0, "z: 0\n"), (9, 10, "é\nq")],
+            &[(6, 12, ""), (27, 28, "100\n  # two\n  ")],
+            &[(3, 5, "ééé"), (8, 8, " ")],
+        ];
+        for earlier in cases {
+            let mut text = String::new();
+            let mut from = 0;
+            for (s, e, t) in earlier {
+                text.push_str(&base[from..*s]);
+                text.push_str(t);
+                from = *e;
+            }
+            let last = from;
+            text.push_str(&base[last..]);
+            for at in last..=base.len() {
+                if !base.is_char_boundary(at) {
+                    continue;
+                }
+                let shift: isize = earlier
+                    .iter()
+                    .map(|(s, e, t)| t.len() as isize - (e - s) as isize)
+                    .sum();
+                let moved = (at as isize + shift) as usize;
+                assert_eq!(
+                    shifted_line_col(base, earlier, at),
+                    counted(&text, moved),
+                    "{earlier:?} at {at}"
+                );
+            }
+        }
+        // The counting above is the document's.
+        let doc = Document::parse(base, crate::document::Format::Yaml, &Limits::default())
+            .expect("parse");
+        for at in (0..=base.len()).filter(|&b| base.is_char_boundary(b)) {
+            assert_eq!(counted(base, at), doc.line_col(at), "at {at}");
+            assert_eq!(shifted_line_col(base, &[], at), doc.line_col(at), "at {at}");
+        }
+    }
+
+    /// Line and column by counting in the text itself.
+    fn counted(text: &str, byte: usize) -> (usize, usize) {
+        let head = &text[..byte];
+        let from = head.rfind('\n').map_or(0, |i| i + 1);
+        (
+            head.matches('\n').count() + 1,
+            head[from..].chars().count() + 1,
+        )
+    }
 
     #[test]
     fn suppression_comment_lists_ids() {

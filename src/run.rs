@@ -3,8 +3,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::config::Config;
 use crate::discover::{self, Candidate, FileError, Loaded};
 use crate::document::Limits;
@@ -109,6 +107,21 @@ pub fn run_with(
     config: &Config,
     sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
 ) -> RunReport {
+    run_streaming(opts, config, sink, None)
+}
+
+/// Receives each unit's report as soon as every unit before it in path order is done, in
+/// path order, from whichever worker finished it; may take what it has written out of the
+/// report (the diffs) so that it is not kept until the end of the run.
+pub type Emit<'a> = &'a (dyn Fn(&mut UnitReport) + Sync);
+
+/// As [`run_with`], handing each unit's report to `emit` in path order while the run goes on.
+pub fn run_streaming(
+    opts: &RunOptions,
+    config: &Config,
+    sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
+    emit: Option<Emit<'_>>,
+) -> RunReport {
     let (candidates, warnings) = discover::discover(&opts.paths);
     // Group by path before reading anything, so that each unit is read, processed and
     // released by one worker.
@@ -132,25 +145,87 @@ pub fn run_with(
     let engine_opts = Options {
         unsafe_fixes: config.unsafe_fixes,
         limits: opts.limits,
+        one_at_a_time: std::env::var_os(engine::ONE_AT_A_TIME_ENV).is_some(),
     };
-    let work = |group: &(PathBuf, Vec<Candidate>)| -> Processed {
-        if interrupt::requested().is_some() {
-            return Processed::default();
+    // Units are taken in path order by whichever worker is free, and a finished unit waits
+    // in the reorder buffer until every unit before it is done, then goes to `emit`. A
+    // worker does not take a unit more than `AHEAD_PER_THREAD` per thread past the first
+    // unfinished one, so the buffer stays bounded whatever the sizes of the units.
+    let threads = match opts.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(merged.len())
+    .max(1);
+    let ahead = AHEAD_PER_THREAD * threads;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let order = std::sync::Mutex::new(Reorder::default());
+    let moved = std::sync::Condvar::new();
+    let panicked: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>> =
+        std::sync::Mutex::new(None);
+    let worker = || {
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Some(group) = merged.get(index) else {
+                break;
+            };
+            {
+                let mut o = order.lock().unwrap_or_else(|e| e.into_inner());
+                while index >= o.next + ahead {
+                    o = moved.wait(o).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+            let p = if interrupt::requested().is_some() {
+                Processed::default()
+            } else {
+                // A panic must not leave the other workers waiting for this unit: it is
+                // passed on once every worker has stopped.
+                let unit = || process_unit(&group.1, config, &engine_opts, opts, sink);
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(unit)) {
+                    Ok(p) => p,
+                    Err(payload) => {
+                        let mut first = panicked.lock().unwrap_or_else(|e| e.into_inner());
+                        first.get_or_insert(payload);
+                        Processed::default()
+                    }
+                }
+            };
+            let mut o = order.lock().unwrap_or_else(|e| e.into_inner());
+            o.waiting.insert(index, p);
+            // This unit and those waiting right behind it go out in order; the reports
+            // (without what `emit` took) are kept in `ready` for the report below.
+            let mut advanced = false;
+            loop {
+                let at = o.next;
+                let Some(mut p) = o.waiting.remove(&at) else {
+                    break;
+                };
+                if let (Some(emit), Some(u)) = (emit, p.unit.as_mut()) {
+                    emit(u);
+                }
+                o.ready.push(p);
+                o.next += 1;
+                advanced = true;
+            }
+            if advanced {
+                moved.notify_all();
+            }
         }
-        process_unit(&group.1, config, &engine_opts, opts, sink)
     };
-    // One unit (a pre-commit hook on one file) needs no thread pool.
-    let results: Vec<Processed> = if opts.jobs == 1 || merged.len() <= 1 {
-        merged.iter().map(work).collect()
+    // One unit (a pre-commit hook on one file) needs no thread.
+    if threads == 1 {
+        worker();
     } else {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.jobs)
-            .build();
-        match pool {
-            Ok(pool) => pool.install(|| merged.par_iter().map(work).collect()),
-            Err(_) => merged.iter().map(work).collect(),
-        }
-    };
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(worker);
+            }
+        });
+    }
+    if let Some(payload) = panicked.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        std::panic::resume_unwind(payload);
+    }
+    let results = order.into_inner().unwrap_or_else(|e| e.into_inner()).ready;
     let mut report = RunReport {
         warnings,
         applied: opts.apply,
@@ -194,6 +269,19 @@ pub fn run_with(
 struct SuppressionHits {
     files: usize,
     selected: bool,
+}
+
+/// How far past the first unfinished unit each worker may take work.
+const AHEAD_PER_THREAD: usize = 8;
+
+#[derive(Default)]
+struct Reorder {
+    /// The index of the first unit not yet done.
+    next: usize,
+    /// Finished units waiting for an earlier one.
+    waiting: std::collections::BTreeMap<usize, Processed>,
+    /// Units done and emitted, in path order, for the report at the end.
+    ready: Vec<Processed>,
 }
 
 /// What one unit gave: errors of files that could not be read or parsed, notes about files

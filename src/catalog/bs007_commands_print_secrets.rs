@@ -38,8 +38,9 @@ static XTRACE: LazyLock<Option<Regex>> =
 struct Secrets {
     by_name: BTreeMap<String, Option<String>>,
     masked: BTreeSet<String>,
-    /// Whether the build has a secret the log would show in clear: a plaintext secret
-    /// variable, a secret-named variable that is not masked, or a secret fetched at run time.
+    /// Whether the build handles a secret at all: a plaintext secret variable, a secret-named
+    /// variable, a masked one (a dump also prints what was derived from it, which is not
+    /// masked), or a secret fetched at run time. A dump or a trace leaks only then.
     unmasked_in_scope: bool,
 }
 
@@ -63,13 +64,13 @@ impl Secrets {
             l.contains("get-secret-value")
                 || (l.contains("get-parameter") && l.contains("--with-decryption"))
         });
-        let unmasked_name = lines.iter().any(|l| {
+        let secret_name = lines.iter().any(|l| {
             referenced_vars(l)
                 .iter()
-                .any(|v| secrets::is_secret_name(v) && !masked.contains(v))
+                .any(|v| secrets::is_secret_name(v))
         });
         Secrets {
-            unmasked_in_scope: !by_name.is_empty() || fetched || unmasked_name,
+            unmasked_in_scope: !by_name.is_empty() || fetched || secret_name || !masked.is_empty(),
             by_name,
             masked,
         }

@@ -365,6 +365,11 @@ impl Document {
     /// path ends in a key, otherwise the node itself; the deepest existing ancestor when the
     /// path does not exist (yet).
     pub fn locate(&self, path: &Path) -> (usize, usize) {
+        self.line_col(self.locate_offset(path))
+    }
+
+    /// The byte offset [`Document::locate`] reports as line and column.
+    pub fn locate_offset(&self, path: &Path) -> usize {
         let segs = path.segs();
         let mut node = &self.root;
         let mut at = node.span.start;
@@ -386,7 +391,7 @@ impl Document {
                 },
             }
         }
-        self.line_col(at)
+        at
     }
 
     /// Lower `op` to new text, without checking it.

@@ -25,6 +25,47 @@ pub struct RunReport {
     pub applied: bool,
     /// The signal that stopped the run between files, if one did.
     pub interrupted: Option<i32>,
+    /// What units printed as they went (text and patch output) and then dropped.
+    pub streamed: Tally,
+}
+
+/// The counts of findings and files printed as the run went, whose reports were dropped.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    pub findings: usize,
+    pub fixed: usize,
+    pub addressed: usize,
+    pub suppressed: usize,
+    pub changed_files: usize,
+    /// Whether a finding still needs something (see [`RunReport::exit_code`]).
+    pub pending: bool,
+}
+
+impl Tally {
+    /// Counts a unit's findings and changed files; with `drop`, removes them from it.
+    pub fn add(&mut self, unit: &mut UnitReport, applied: bool) {
+        self.findings += unit.findings.len();
+        for f in &unit.findings {
+            match f.status {
+                Status::Fixed => self.fixed += 1,
+                Status::Addressed => self.addressed += 1,
+                Status::Suppressed(_) => self.suppressed += 1,
+                _ => {}
+            }
+            self.pending |= finding_pending(&f.status, applied);
+        }
+        self.changed_files += unit.files.iter().filter(|f| f.diff.is_some()).count();
+        unit.findings = Vec::new();
+        unit.files = Vec::new();
+    }
+}
+
+fn finding_pending(status: &Status, applied: bool) -> bool {
+    match status {
+        Status::Addressed | Status::Suppressed(_) => false,
+        Status::Fixed => !applied,
+        _ => true,
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -197,11 +238,10 @@ impl RunReport {
         if self.all_errors().next().is_some() || self.bugs().next().is_some() {
             return 2;
         }
-        let pending = self.findings().any(|f| match f.status {
-            Status::Addressed | Status::Suppressed(_) => false,
-            Status::Fixed => !self.applied,
-            _ => true,
-        });
+        let pending = self.streamed.pending
+            || self
+                .findings()
+                .any(|f| finding_pending(&f.status, self.applied));
         if pending { 1 } else { 0 }
     }
 }

@@ -1,0 +1,160 @@
+//! The engine applies every non-overlapping fix of a file in one pass; the result must be
+//! byte-identical to applying one fix per file per pass (the engine before batching, still
+//! reachable through a test-only environment variable): the same fixed files, the same
+//! findings in the same order with the same positions, in every output format.
+
+mod common;
+#[path = "../examples/gen-monorepo.rs"]
+#[allow(dead_code)]
+mod gen_monorepo;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use pipefix::engine::ONE_AT_A_TIME_ENV;
+
+struct Output {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    code: Option<i32>,
+}
+
+fn run(dir: &Path, args: &[&str], target: &str, one_at_a_time: bool) -> Output {
+    let mut cmd = Command::cargo_bin("pipefix").expect("binary");
+    cmd.current_dir(dir)
+        .args(args)
+        .arg(target)
+        .env("NO_COLOR", "1")
+        .env_remove(ONE_AT_A_TIME_ENV);
+    if one_at_a_time {
+        cmd.env(ONE_AT_A_TIME_ENV, "1");
+    }
+    let out = cmd.output().expect("run pipefix");
+    Output {
+        stdout: out.stdout,
+        stderr: out.stderr,
+        code: out.status.code(),
+    }
+}
+
+/// Every format, safe and unsafe fixes: both engines print the same bytes. Returns the text
+/// output of the batched engine, for the callers' own checks.
+fn same_outputs(dir: &Path, target: &str) -> String {
+    let formats: [&[&str]; 6] = [
+        &["--dry-run"],
+        &["--dry-run", "--unsafe-fixes"],
+        &["--format", "patch"],
+        &["--format", "json"],
+        &["--format", "sarif"],
+        &["--format", "json", "--unsafe-fixes"],
+    ];
+    let mut text = String::new();
+    for args in formats {
+        let old = run(dir, args, target, true);
+        let new = run(dir, args, target, false);
+        assert!(
+            old.stdout == new.stdout,
+            "{target} {args:?}: stdout differs between one fix per pass and batched fixes"
+        );
+        assert!(
+            old.stderr == new.stderr,
+            "{target} {args:?}: stderr differs:\n--- one at a time\n{}\n--- batched\n{}",
+            String::from_utf8_lossy(&old.stderr),
+            String::from_utf8_lossy(&new.stderr)
+        );
+        assert_eq!(old.code, new.code, "{target} {args:?}: exit code");
+        if args == ["--dry-run"] {
+            text = String::from_utf8_lossy(&new.stderr).into_owned();
+        }
+    }
+    text
+}
+
+fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).expect("inside").to_path_buf();
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+/// The number in "N finding(s): M fixable" of a text summary.
+fn fixable(summary: &str) -> usize {
+    summary
+        .split(" fixable")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn generated_monorepos_give_the_same_result() {
+    for dirty in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let g = gen_monorepo::generate_with(dir.path(), 12, 5, dirty).expect("generate");
+        if dirty {
+            assert_eq!(g.with_problems, g.services);
+        }
+        let text = same_outputs(dir.path(), "services");
+        let n = fixable(&text);
+        assert!(
+            n >= if dirty { 12 * 8 } else { 3 },
+            "dirty={dirty}: expected fixes to compare, got {n}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn applied_fixes_are_the_same_files() {
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    for d in [&a, &b] {
+        gen_monorepo::generate_with(d.path(), 6, 9, true).expect("generate");
+    }
+    let before = files(a.path());
+    let old = run(a.path(), &["--apply", "--unsafe-fixes"], "services", true);
+    let new = run(b.path(), &["--apply", "--unsafe-fixes"], "services", false);
+    assert_eq!(old.code, new.code);
+    assert_eq!(old.stderr, new.stderr);
+    let (fa, fb) = (files(a.path()), files(b.path()));
+    assert!(fa != before, "the dirty tree must change");
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+    for (path, bytes) in &fa {
+        assert!(
+            Some(bytes) == fb.get(path),
+            "{}: applied fixes differ",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn shared_realworld_and_corpus_give_the_same_result() {
+    let root = common::root();
+    let mut compared = 0;
+    for tree in ["../shared/realworld", "../shared/corpus"] {
+        if !root.join(tree).is_dir() {
+            eprintln!("note: {tree} is missing; skipped");
+            continue;
+        }
+        let text = same_outputs(&root, tree);
+        assert!(fixable(&text) > 0, "{tree}: expected fixes to compare");
+        compared += 1;
+    }
+    if compared == 0 {
+        eprintln!("note: no shared tree to compare");
+    }
+}
