@@ -45,12 +45,17 @@ impl super::Rule for Rule {
                 .doc()
                 .map(|(d, _)| d.text())
                 .unwrap_or_default();
+            let cmds = commands(bs, root);
+            // Most buildspecs have no old login: the shell model is built only for those that do.
+            if !cmds.iter().any(|c| c.lines().any(mentions_get_login)) {
+                continue;
+            }
             let shell = Shell::new(bs, root, text);
-            for cmd in commands(bs, root) {
-                let item = Shell::item_of(bs, root, &cmd.list, cmd.index);
+            for cmd in cmds {
                 if !cmd.lines().any(mentions_get_login) {
                     continue;
                 }
+                let item = Shell::item_of(bs, root, &cmd.list, cmd.index);
                 let mut unresolved = false;
                 let mut captured = false;
                 let new = edit_lines(cmd.text, |line| {
