@@ -179,7 +179,7 @@ done
 # One file, as a pre-commit hook runs it.
 one="$bench/one"
 mkdir -p "$one"
-src=$(find "$(tree "$(echo "$sizes" | awk '{print $1}')")" -name taskdef.json | sort | head -n1)
+src=$(find "$(tree "$(echo "$sizes" | awk '{print $1}')")" -name taskdef.json | sort | sed -n 1p)
 cp "$src" "$one/taskdef.json"
 echo
 if command -v hyperfine > /dev/null; then
