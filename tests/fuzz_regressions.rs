@@ -6,33 +6,13 @@
 #[path = "../fuzz/props.rs"]
 mod props;
 
+mod common;
+
+use common::{files_below, root};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use pipefix::document::Format;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The files of `dir` and below, sorted (none when it is missing).
-fn files_below(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.is_file() {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn regressions(target: &str) -> Vec<PathBuf> {
     files_below(&root().join("fuzz/regressions").join(target))

@@ -377,45 +377,39 @@ impl super::Rule for Rule {
             let conditional = all_lines
                 .iter()
                 .any(|l| !pushed(l).is_empty() && !starts_with_push(l));
+            let finding = Finding::at(
+                cx.id(),
+                file,
+                cmds[*first].path(),
+                format!(
+                    "the build pushes only mutable tags, pushed again by every build ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
+                    pushes
+                        .iter()
+                        .map(|(_, r)| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
             if shell.version_01 || shell.template || conditional {
                 // 0.1 runs each command in its own shell: IMAGE_TAG set by one command is gone
                 // in the next. A template needs its own escaping for shell variables.
-                out.push(
-                    Finding::at(
-                        cx.id(),
-                        file,
-                        cmds[*first].path(),
-                        format!(
-                            "the build pushes only mutable tags, pushed again by every build ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
-                            pushes.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    )
-                    .follow_up(if shell.version_01 {
-                        "Move the buildspec to version 0.2 (one shell for all commands), then tag and push the commit as well: IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
-                    } else if conditional {
-                        "Tag and push the commit under the same condition as the push (IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)), and refer to it in the deploy file only when it was pushed"
-                    } else {
-                        "Tag and push the commit as well (CODEBUILD_RESOLVED_SOURCE_VERSION), escaping shell variables for the template engine"
-                    }),
-                );
+                out.push(finding.follow_up(if shell.version_01 {
+                    "Move the buildspec to version 0.2 (one shell for all commands), then tag and push the commit as well: IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)"
+                } else if conditional {
+                    "Tag and push the commit under the same condition as the push (IMAGE_TAG=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)), and refer to it in the deploy file only when it was pushed"
+                } else {
+                    "Tag and push the commit as well (CODEBUILD_RESOLVED_SOURCE_VERSION), escaping shell variables for the template engine"
+                }));
                 continue;
             }
             out.push(
-                Finding::at(
-                    cx.id(),
-                    file,
-                    cmds[*first].path(),
-                    format!(
-                        "the build pushes only mutable tags, pushed again by every build ({}): tasks started later run whatever was pushed last, and rollbacks cannot bring back old code",
-                        pushes.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                )
-                .with_fix(
-                    "tag and push the commit (IMAGE_TAG from CODEBUILD_RESOLVED_SOURCE_VERSION)",
-                    Safety::Safe,
-                    ops,
-                )
-                .follow_up("Consider ECR tag immutability for the repository, and check that its lifecycle policy keeps enough images to roll back to"),
+                finding
+                    .with_fix(
+                        "tag and push the commit (IMAGE_TAG from CODEBUILD_RESOLVED_SOURCE_VERSION)",
+                        Safety::Safe,
+                        ops,
+                    )
+                    .follow_up("Consider ECR tag immutability for the repository, and check that its lifecycle policy keeps enough images to roll back to"),
             );
         }
     }

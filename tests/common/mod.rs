@@ -114,17 +114,19 @@ pub fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
-/// Every file below `dir`, sorted.
+/// Every file below `dir`, sorted; no symbolic link is followed, and a missing or unreadable
+/// folder has no files.
 pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).expect("readable folder").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                out.push(e.path());
             }
         }
     }
