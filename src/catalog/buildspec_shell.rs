@@ -128,19 +128,7 @@ impl Shell {
                 }
             }
         }
-        let mut cmds = commands(bs, root);
-        cmds.sort_by_key(|c| {
-            let rank = PHASES
-                .iter()
-                .position(|p| *p == c.phase)
-                .unwrap_or(PHASES.len());
-            let finally = c
-                .list
-                .segs()
-                .last()
-                .is_some_and(|s| matches!(s, crate::document::Seg::Key(k) if k == "finally"));
-            (rank, finally, c.index)
-        });
+        let cmds = in_run_order(bs, root);
         let mut lines = Vec::new();
         for (item, c) in cmds.iter().enumerate() {
             let mut pending = String::new();
@@ -254,19 +242,7 @@ impl Shell {
     /// The run-order number of the command at `list[index]`, to use with
     /// [`Shell::available_before`].
     pub fn item_of(bs: &Value, root: &Path, list: &Path, index: usize) -> usize {
-        let mut cmds = commands(bs, root);
-        cmds.sort_by_key(|c| {
-            let rank = PHASES
-                .iter()
-                .position(|p| *p == c.phase)
-                .unwrap_or(PHASES.len());
-            let finally = c
-                .list
-                .segs()
-                .last()
-                .is_some_and(|s| matches!(s, crate::document::Seg::Key(k) if k == "finally"));
-            (rank, finally, c.index)
-        });
+        let cmds = in_run_order(bs, root);
         cmds.iter()
             .position(|c| &c.list == list && c.index == index)
             .unwrap_or(cmds.len())
@@ -533,6 +509,25 @@ pub fn check_edit(
         }
     }
     out
+}
+
+/// The buildspec's command items in the order CodeBuild runs them: install, pre_build, build,
+/// post_build, each phase's `commands` before its `finally`.
+fn in_run_order<'a>(bs: &'a Value, root: &Path) -> Vec<super::buildspec::Command<'a>> {
+    let mut cmds = commands(bs, root);
+    cmds.sort_by_key(|c| {
+        let rank = PHASES
+            .iter()
+            .position(|p| *p == c.phase)
+            .unwrap_or(PHASES.len());
+        let finally = c
+            .list
+            .segs()
+            .last()
+            .is_some_and(|s| matches!(s, crate::document::Seg::Key(k) if k == "finally"));
+        (rank, finally, c.index)
+    });
+    cmds
 }
 
 #[cfg(test)]
