@@ -1,5 +1,5 @@
 //! The files of one unit (a service's pipeline files that belong together) and the facts they
-//! establish together: which deploy path the pipeline uses, the registry, region and account,
+//! establish together: which deploy path the pipeline uses, the region and account,
 //! the container names and the image digests seen in build logs. Facts are worked out once per
 //! pass here, never re-derived inside each fix.
 
@@ -117,8 +117,6 @@ pub struct Facts {
     pub deploy_path: DeployPath,
     pub region: Option<String>,
     pub account: Option<String>,
-    /// The ECR registry host (`123456789012.dkr.ecr.us-east-1.amazonaws.com`).
-    pub registry: Option<String>,
     /// Image repository (without tag) → digest, from `--pin`, configuration and build logs.
     pub digests: BTreeMap<String, String>,
     /// Image repositories the build pushes to (build log `docker push` lines, buildspec
@@ -175,16 +173,12 @@ impl Facts {
         if region.is_none() {
             region = awslogs_region(unit);
         }
-        let registries: Vec<(String, String, String)> = texts
+        let own = texts
             .iter()
             .filter_map(|t| registry_re.captures(t))
-            .map(|c| (c[0].to_string(), c[1].to_string(), c[2].to_string()))
-            .collect();
-        let own = registries
-            .iter()
-            .find(|(_, acct, _)| account.as_deref().is_none_or(|a| a == acct));
-        let registry = own.map(|(host, _, _)| host.clone());
-        if let Some((_, acct, reg)) = own {
+            .map(|c| (c[1].to_string(), c[2].to_string()))
+            .find(|(acct, _)| account.as_deref().is_none_or(|a| a == acct));
+        if let Some((acct, reg)) = &own {
             account.get_or_insert_with(|| acct.clone());
             region.get_or_insert_with(|| reg.clone());
         }
@@ -218,7 +212,6 @@ impl Facts {
             deploy_path,
             region,
             account,
-            registry,
             digests,
             built_repositories,
             designated_containers: designated_containers(unit),
@@ -641,10 +634,6 @@ mod tests {
         let facts = taskdef_facts(text);
         assert_eq!(facts.account.as_deref(), Some("111122223333"));
         assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(
-            facts.registry.as_deref(),
-            Some("111122223333.dkr.ecr.eu-west-1.amazonaws.com")
-        );
     }
 
     fn facts_with(designated: &[(&str, &'static str)], built: &[&str]) -> Facts {
@@ -652,7 +641,6 @@ mod tests {
             deploy_path: DeployPath::CodeDeploy,
             region: None,
             account: None,
-            registry: None,
             digests: BTreeMap::new(),
             built_repositories: built.iter().map(|s| s.to_string()).collect(),
             designated_containers: designated
