@@ -14,6 +14,7 @@ pub mod config_edit;
 pub mod discover;
 pub mod document;
 pub mod engine;
+pub mod front;
 pub mod interrupt;
 pub mod model;
 pub mod registry;

@@ -403,6 +403,7 @@ fn process_unit(
         report.files.push(FileReport {
             path: shown.clone(),
             kind: file.kind,
+            file_kind: file.front.file_kind(),
             diff: fr
                 .fixed
                 .as_ref()
