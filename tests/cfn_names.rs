@@ -66,7 +66,8 @@ fn table_has_the_six_types_and_the_known_names() {
     for (key, package) in [("cfn_lint", "cfn-lint"), ("botocore", "botocore")] {
         let version = doc[key].as_str().expect("a version");
         assert!(
-            pins.lines().any(|l| l.trim() == format!("{package}=={version}")),
+            pins.lines()
+                .any(|l| l.trim() == format!("{package}=={version}")),
             "{TABLE} was made with {package} {version}, which scripts/validators-requirements.txt \
              does not pin;\n{REGENERATE}"
         );
@@ -78,9 +79,15 @@ fn table_has_the_six_types_and_the_known_names() {
             "AWS::CodeDeploy::DeploymentGroup",
             "codedeploy:CreateDeploymentGroupInput",
         ),
-        ("AWS::CodePipeline::Pipeline", "codepipeline:PipelineDeclaration"),
+        (
+            "AWS::CodePipeline::Pipeline",
+            "codepipeline:PipelineDeclaration",
+        ),
         ("AWS::ECS::Service", "ecs:CreateServiceRequest"),
-        ("AWS::ECS::TaskDefinition", "ecs:RegisterTaskDefinitionRequest"),
+        (
+            "AWS::ECS::TaskDefinition",
+            "ecs:RegisterTaskDefinitionRequest",
+        ),
         (
             "AWS::ElasticLoadBalancingV2::TargetGroup",
             "elbv2:CreateTargetGroupInput",
@@ -123,7 +130,11 @@ fn table_has_the_six_types_and_the_known_names() {
             ".AutoRollbackConfiguration.Enabled",
             "enabled",
         ),
-        ("AWS::CodeDeploy::DeploymentGroup", ".ECSServices", "ecsServices"),
+        (
+            "AWS::CodeDeploy::DeploymentGroup",
+            ".ECSServices",
+            "ecsServices",
+        ),
         (
             "AWS::CodePipeline::Pipeline",
             ".Stages[].Actions[].ActionTypeId.Category",
