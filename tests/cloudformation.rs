@@ -65,7 +65,7 @@ fn case(name: &str) -> &'static Case {
 
 /// The result of `pipefix --apply` (twice) on a fresh copy of a case.
 struct Applied {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     root: PathBuf,
     template: PathBuf,
     original: String,
@@ -124,7 +124,7 @@ fn apply(case: &Case) -> Applied {
     let (_, second_stderr) = pipefix(&["--apply"], &root_dir);
     let after_second = snapshot(&root_dir);
     Applied {
-        _dir: dir,
+        _dir: Some(dir),
         root: root_dir,
         template,
         original,
@@ -806,5 +806,75 @@ fn plooral_cloudformation_gets_the_fixes_of_the_raw_example() {
         !a.second_stderr.lines().any(|l| l.ends_with("[fixed]")),
         "plooral: the second run fixed more\n{}",
         a.second_stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks themselves: a template fixed by hand, the way the issue describes, meets them and
+// is valid CloudFormation (so the checks above ask for something a correct fix can do).
+
+fn hand_fixed(name: &str) -> Applied {
+    let c = case(name);
+    let original = fs::read_to_string(root().join(c.source)).expect("template");
+    let expected = root()
+        .join("tests/data/cloudformation/expected")
+        .join(c.template);
+    let fixed = fs::read_to_string(&expected).expect("hand-fixed template");
+    Applied {
+        _dir: None,
+        root: root(),
+        template: expected,
+        original,
+        fixed,
+        code: 1,
+        stderr: String::new(),
+        before: BTreeMap::new(),
+        after_first: BTreeMap::new(),
+        after_second: BTreeMap::new(),
+        second_stderr: String::new(),
+    }
+}
+
+#[test]
+fn hand_fixed_templates_meet_the_checks_and_pass_cfn_lint() {
+    let short = hand_fixed("short-form");
+    assert_common_fixes("short-form", &short, &["s3cr3t-Orders-2024"], &["node:18"]);
+    let long = hand_fixed("long-form");
+    assert_common_fixes(
+        "long-form",
+        &long,
+        &["billing-Pa55word"],
+        &["python:3.12-slim"],
+    );
+    assert_circuit_breaker("long-form", &long, "StagingService");
+    assert_grace_period("long-form", &long, "ProdService");
+    // And the checks refuse the unfixed templates.
+    let unfixed = Applied {
+        fixed: short.original.clone(),
+        ..hand_fixed("short-form")
+    };
+    let refused = std::panic::catch_unwind(|| {
+        assert_common_fixes(
+            "short-form",
+            &unfixed,
+            &["s3cr3t-Orders-2024"],
+            &["node:18"],
+        )
+    });
+    assert!(refused.is_err(), "the checks refuse an unfixed template");
+    let Some(py) = common::validator_python() else {
+        return;
+    };
+    let pairs = [
+        (
+            root().join(case("short-form").source),
+            short.template.clone(),
+        ),
+        (root().join(case("long-form").source), long.template.clone()),
+    ];
+    let new = cfn_lint_new_errors(&py, &pairs).expect("cfn-lint runs");
+    assert!(
+        new.iter().all(Vec::is_empty),
+        "the hand-fixed templates are valid: {new:#?}"
     );
 }
