@@ -7,6 +7,7 @@
 //! (atomic) and [`report`] (diff, patch, summaries). [`run`] wires them; [`cli`] is the
 //! command line.
 
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod config;
