@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::aws;
 use crate::config::Config;
 use crate::document::{Document, Path};
 use crate::front::Front;
@@ -424,47 +425,31 @@ fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
             out.push((n.to_string(), because));
         }
     };
-    for (_, f) in unit.of_kind(Kind::CodePipeline) {
-        for action in pipeline_actions(f.value()) {
-            if action
-                .pointer("/actionTypeId/provider")
-                .and_then(Value::as_str)
-                == Some("CodeDeployToECS")
-            {
+    for (_, p) in aws::pipelines(unit) {
+        for action in p.actions() {
+            if action.provider() == Some("CodeDeployToECS") {
                 // Only a real container name designates one; a placeholder name does not.
                 push(
                     action
-                        .pointer("/configuration/Image1ContainerName")
+                        .configuration("Image1ContainerName")
                         .and_then(Value::as_str),
                     BY_PIPELINE,
                 );
             }
         }
     }
-    for (_, f) in unit.of_kind(Kind::Appspec) {
-        let resources = f
-            .value()
-            .and_then(|v| v.get("Resources"))
-            .and_then(Value::as_array);
-        for r in resources.into_iter().flatten() {
-            for target in r.as_object().into_iter().flat_map(|m| m.values()) {
-                push(
-                    target
-                        .pointer("/Properties/LoadBalancerInfo/ContainerName")
-                        .and_then(Value::as_str),
-                    "the AppSpec load balancer routes traffic to it",
-                );
-            }
+    for (_, appspec) in aws::appspecs(unit) {
+        for target in appspec.targets() {
+            push(
+                target.container_name(),
+                "the AppSpec load balancer routes traffic to it",
+            );
         }
     }
-    for (_, f) in unit.of_kind(Kind::EcsService) {
-        let lbs = f
-            .value()
-            .and_then(|v| v.get("loadBalancers"))
-            .and_then(Value::as_array);
-        for lb in lbs.into_iter().flatten() {
+    for (_, svc) in aws::services(unit) {
+        for lb in svc.load_balancers() {
             push(
-                lb.get("containerName").and_then(Value::as_str),
+                lb.container_name,
                 "the service load balancer routes traffic to it",
             );
         }
@@ -474,30 +459,23 @@ fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
 
 fn deploy_path(unit: &Unit) -> DeployPath {
     let mut found = DeployPath::Unknown;
-    for (_, f) in unit.of_kind(Kind::CodePipeline) {
-        for action in pipeline_actions(f.value()) {
-            let provider = action
-                .pointer("/actionTypeId/provider")
-                .and_then(Value::as_str);
-            let category = action
-                .pointer("/actionTypeId/category")
-                .and_then(Value::as_str);
-            if category != Some("Deploy") {
-                continue;
+    for (_, p) in aws::pipelines(unit) {
+        for action in p.actions() {
+            if action.deploys_with("CodeDeployToECS") {
+                return DeployPath::CodeDeploy;
             }
-            match provider {
-                Some("CodeDeployToECS") => return DeployPath::CodeDeploy,
-                Some("ECS") => found = DeployPath::Standard,
-                _ => {}
+            if action.deploys_with("ECS") {
+                found = DeployPath::Standard;
             }
         }
     }
     if found == DeployPath::Unknown {
-        // Without a pipeline, the service's deployment controller tells.
-        for (_, f) in unit.of_kind(Kind::EcsService) {
-            match f
-                .value()
-                .and_then(|v| v.pointer("/deploymentController/type"))
+        // Without a pipeline, the service's deployment controller tells (only when written).
+        for (_, svc) in aws::services(unit) {
+            match svc
+                .0
+                .value
+                .pointer("/deploymentController/type")
                 .and_then(Value::as_str)
             {
                 Some("CODE_DEPLOY") => return DeployPath::CodeDeploy,
