@@ -126,6 +126,11 @@ impl Config {
         self.params.get(id)?.get(name)
     }
 
+    /// The `[rules.<ID>]` parameters set for fix `id`.
+    pub fn params_of(&self, id: &str) -> impl Iterator<Item = (&String, &Value)> {
+        self.params.get(id).into_iter().flatten()
+    }
+
     pub fn set_param(&mut self, id: &str, name: &str, value: Value) {
         self.params
             .entry(id.to_string())
@@ -403,6 +408,13 @@ impl Config {
                                     ),
                                 ));
                             }
+                            // A count of seconds or minutes is a whole number, never negative.
+                            if default.is_u64() && !v.is_u64() {
+                                return Err(err(
+                                    value,
+                                    format!("{id}.{name} must be a whole number, 0 or more"),
+                                ));
+                            }
                             // Patterns are compiled here so that a typo names its line
                             // instead of silently falling back to the default.
                             if name.ends_with("_pattern")
@@ -667,5 +679,10 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = Config::parse("[rules.TD003]\nnope = 1\n").unwrap_err();
         assert!(e.message.contains("has no parameter"), "{}", e.message);
+        for bad in ["-5", "1.5"] {
+            let e = Config::parse(&format!("\n[rules.TD003]\nstartup_time = {bad}\n")).unwrap_err();
+            assert_eq!(e.line, 3, "{bad}");
+            assert!(e.message.contains("whole number"), "{}", e.message);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Every before/after example of `patches/` runs here, and the catalog's data is consistent.
 
 use pipefix::catalog::{examples, meta, rules};
+use pipefix::config::Config;
 use pipefix::model::Kind;
 
 #[test]
@@ -77,6 +78,32 @@ fn every_fix_is_documented_and_registered() {
         assert!(
             meta::get(id).is_some(),
             "{id} is implemented but not documented"
+        );
+    }
+}
+
+/// Each fix reads its parameters into a typed struct: every parameter of its catalog file,
+/// none other (a misspelled name is an error), under the defaults and under every example's
+/// parameters.
+#[test]
+fn every_fix_reads_exactly_its_catalog_parameters() {
+    for rule in rules() {
+        let id = rule.id();
+        let m = meta::get(id).expect("documented");
+        let defaults = Config::default();
+        assert_eq!(rule.read_params(&defaults), Ok(()), "{id}: defaults");
+        for ex in &m.examples {
+            let mut c = Config::default();
+            for (name, value) in &ex.options.params {
+                c.set_param(id, name, value.clone());
+            }
+            assert_eq!(rule.read_params(&c), Ok(()), "{id} / {}", ex.title);
+        }
+        let mut misspelled = Config::default();
+        misspelled.set_param(id, "no_such_parameter", serde_json::json!(1));
+        assert!(
+            rule.read_params(&misspelled).is_err(),
+            "{id} accepts a parameter its catalog file does not declare"
         );
     }
 }

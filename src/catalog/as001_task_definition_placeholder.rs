@@ -7,7 +7,7 @@ use crate::model::Kind;
 use crate::workspace::{DeployPath, Unit, pipeline_actions};
 
 use super::support::{codedeploy_actions, docs_of, is_template_value};
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -102,7 +102,6 @@ impl super::Rule for Rule {
                     )
                     .with_fix(
                         format!("set TaskDefinition to {PLACEHOLDER}"),
-                        Safety::Safe,
                         vec![Op::Replace {
                             path,
                             value: Value::String(PLACEHOLDER.to_string()),

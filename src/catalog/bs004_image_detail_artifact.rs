@@ -11,7 +11,7 @@ use crate::workspace::{Unit, pipeline_actions};
 use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, is_latest, pushed, tag_of};
 use super::buildspec::{commands, referenced_vars, variable_value};
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -299,7 +299,6 @@ impl super::Rule for Rule {
             } else {
                 f.with_fix(
                     "ship imageDetail.json, the task definition and the AppSpec",
-                    Safety::Safe,
                     ops,
                 )
             });
@@ -398,7 +397,6 @@ impl Rule {
         );
         out.push(f.with_fix(
             format!("write {IMAGE_DETAIL} with the pushed image"),
-            Safety::Safe,
             vec![Op::InsertItem {
                 path: cmd.list.clone(),
                 index: cmd.index + 1,

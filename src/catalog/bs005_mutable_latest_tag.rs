@@ -13,7 +13,7 @@ use super::buildspec::{
     tokenize,
 };
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -406,7 +406,6 @@ impl super::Rule for Rule {
                 finding
                     .with_fix(
                         "tag and push the commit (IMAGE_TAG from CODEBUILD_RESOLVED_SOURCE_VERSION)",
-                        Safety::Safe,
                         ops,
                     )
                     .follow_up("Consider ECR tag immutability for the repository, and check that its lifecycle policy keeps enough images to roll back to"),

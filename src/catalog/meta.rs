@@ -113,10 +113,6 @@ impl Meta {
     pub fn selection(&self) -> &'static str {
         if self.default { "on" } else { "opt-in" }
     }
-
-    pub fn default_param(&self, name: &str) -> Option<serde_json::Value> {
-        self.parameters.get(name).map(|p| p.default.clone())
-    }
 }
 
 /// Every catalog entry, sorted by id. Panics only if a file of `patches/` is malformed, which

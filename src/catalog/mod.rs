@@ -46,6 +46,7 @@ mod x002_image_definitions_names;
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -125,12 +126,24 @@ impl Finding {
         Finding::new(rule, file, Location::Node(path), message.into())
     }
 
-    pub fn with_fix(mut self, title: impl Into<String>, safety: Safety, ops: Vec<Op>) -> Finding {
+    /// Attach a fix with the safety its catalog file declares (`safety` in
+    /// `patches/<ID>-<name>.toml`); [`Finding::lower_safety`] lowers it for one case.
+    pub fn with_fix(mut self, title: impl Into<String>, ops: Vec<Op>) -> Finding {
+        let safety = meta::get(self.rule).map_or(Safety::Manual, |m| m.safety);
         self.fix = Some(Fix {
             title: title.into(),
             safety,
             ops,
         });
+        self
+    }
+
+    /// Lower the safety of this finding's fix to at most `to`, for a case the catalog's
+    /// safety does not cover (say why where it is called). Never raises it.
+    pub fn lower_safety(mut self, to: Safety) -> Finding {
+        if let Some(fix) = &mut self.fix {
+            fix.safety = fix.safety.min(to);
+        }
         self
     }
 
@@ -162,34 +175,9 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// A parameter of this fix: `pipefix.toml` `[rules.<ID>]` first, then the catalog default.
-    pub fn param(&self, name: &str) -> Option<Value> {
-        self.config
-            .param(&self.meta.id, name)
-            .cloned()
-            .or_else(|| self.meta.default_param(name))
-    }
-
-    pub fn param_str(&self, name: &str) -> String {
-        match self.param(name) {
-            Some(Value::String(s)) => s,
-            _ => String::new(),
-        }
-    }
-
-    pub fn param_u64(&self, name: &str) -> Option<u64> {
-        self.param(name).and_then(|v| v.as_u64())
-    }
-
-    pub fn param_strings(&self, name: &str) -> Vec<String> {
-        match self.param(name) {
-            Some(Value::Array(a)) => a
-                .into_iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            Some(Value::String(s)) if !s.is_empty() => vec![s],
-            _ => Vec::new(),
-        }
+    /// This fix's parameters, read into its typed struct: see [`params_for`].
+    pub fn params<P: DeserializeOwned>(&self) -> Result<P, String> {
+        params_for(self.config, &self.meta.id)
     }
 
     /// The id of this fix, as `&'static str` for findings.
@@ -198,10 +186,41 @@ impl Context<'_> {
     }
 }
 
+/// The parameters of fix `id`: the defaults of its catalog file (`[parameters.<name>]` in
+/// `patches/<ID>-<name>.toml`) with `pipefix.toml` `[rules.<ID>]` over them, read through
+/// serde into the fix's struct (`#[serde(deny_unknown_fields)]`, no field defaults: the
+/// struct and the catalog file must name the same parameters, which a test checks).
+/// `pipefix.toml` is checked against the catalog when it is read, so this fails only when
+/// the struct and the catalog file disagree.
+pub fn params_for<P: DeserializeOwned>(config: &Config, id: &str) -> Result<P, String> {
+    let m = meta::get(id).ok_or_else(|| format!("no catalog entry {id}"))?;
+    let mut map = serde_json::Map::new();
+    for (name, p) in &m.parameters {
+        map.insert(name.clone(), p.default.clone());
+    }
+    for (name, v) in config.params_of(id) {
+        map.insert(name.clone(), v.clone());
+    }
+    serde_json::from_value(Value::Object(map)).map_err(|e| format!("{id} parameters: {e}"))
+}
+
 /// A fix of the catalog. Its documentation lives in `patches/<ID>-<name>.toml`.
 pub trait Rule: Send + Sync {
     fn id(&self) -> &'static str;
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>);
+    /// Reads this fix's parameters into its typed struct under `config` (see
+    /// [`params_for`]); fixes without parameters keep the default, which accepts none.
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        match meta::get(self.id()) {
+            Some(m) if !m.parameters.is_empty() => Err(format!(
+                "{} has parameters in its catalog file but reads none",
+                self.id()
+            )),
+            _ => config.params_of(self.id()).next().map_or(Ok(()), |(n, _)| {
+                Err(format!("{} has no parameter {n}", self.id()))
+            }),
+        }
+    }
 }
 
 /// Every fix with logic in Rust, plus the data-only log signatures.

@@ -9,7 +9,7 @@ use crate::model::Kind;
 use super::support::service_name;
 use super::support::{after_first_of, docs_of, set_key};
 use super::td003_container_health_check_timing as td003;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -101,7 +101,9 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let startup = td003::startup_time(cx.config);
+        let Some(startup) = td003::startup_time(cx.config) else {
+            return;
+        };
         for (file, svc, root) in docs_of(cx.unit, Kind::EcsService) {
             let has_lb = svc
                 .get("loadBalancers")
@@ -169,7 +171,6 @@ impl super::Rule for Rule {
                 )
                 .with_fix(
                     format!("set healthCheckGracePeriodSeconds to {wanted}"),
-                    Safety::Safe,
                     vec![set_key(root, svc, "healthCheckGracePeriodSeconds", json!(wanted), after_first_of(svc, &["loadBalancers", "desiredCount"]))],
                 ),
             );

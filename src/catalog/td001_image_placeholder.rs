@@ -14,7 +14,7 @@ use super::as001_task_definition_placeholder::{
 use super::support::{
     codedeploy_actions, docs_of, image1_placeholder, is_template_value, placeholder_name, set_key,
 };
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -217,7 +217,6 @@ impl super::Rule for Rule {
                 Finding::at(cx.id(), file, c_path.key("image"), message)
                     .with_fix(
                         format!("take the image from the pipeline (<{placeholder}>)"),
-                        Safety::Safe,
                         vec![op],
                     )
                     .follow_up(format!(

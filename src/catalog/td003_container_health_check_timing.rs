@@ -6,12 +6,13 @@
 //! the container UNHEALTHY, so a starting container can be killed after
 //! `startPeriod + interval × retries` seconds. That must reach the expected start-up time.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -27,7 +28,6 @@ pub const MIN_RETRIES: u64 = 2;
 /// The longest start-up time a health check can always cover: the largest start period plus
 /// the most retries at the shortest interval.
 pub const STARTUP_MAX: u64 = START_PERIOD_MAX + RETRIES_MAX * INTERVAL_RANGE.0;
-pub const DEFAULT_STARTUP: u64 = 60;
 
 /// The timing of one container health check, explicit values or ECS defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,15 +99,18 @@ pub fn essential(container: &Value) -> bool {
     container.get("essential").and_then(Value::as_bool) != Some(false)
 }
 
+/// `[rules.TD003]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    startup_time: u64,
+}
+
 /// The start-up time TD003 protects: `[rules.TD003] startup_time`, else the catalog default.
-pub fn startup_time(config: &crate::config::Config) -> u64 {
-    config
-        .param("TD003", "startup_time")
-        .cloned()
-        .or_else(|| super::meta::get("TD003").and_then(|m| m.default_param("startup_time")))
-        .and_then(|v| v.as_u64())
-        .unwrap_or(DEFAULT_STARTUP)
-        .min(STARTUP_MAX)
+pub fn startup_time(config: &crate::config::Config) -> Option<u64> {
+    super::params_for::<Params>(config, "TD003")
+        .ok()
+        .map(|p| p.startup_time.min(STARTUP_MAX))
 }
 
 /// The start period a container has once TD003 has run (its current one when TD003 leaves it
@@ -128,8 +131,14 @@ impl super::Rule for Rule {
         "TD003"
     }
 
+    fn read_params(&self, config: &crate::config::Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let startup = startup_time(cx.config);
+        let Some(startup) = startup_time(cx.config) else {
+            return;
+        };
         for (file, f) in cx.unit.of_kind(Kind::TaskDef) {
             let (Some(v), Some((_, root))) = (f.value(), f.doc()) else {
                 continue;
@@ -203,11 +212,7 @@ impl super::Rule for Rule {
                             why.join("; ")
                         ),
                     )
-                    .with_fix(
-                        format!("set {}", changes.join(", ")),
-                        Safety::Safe,
-                        ops,
-                    ),
+                    .with_fix(format!("set {}", changes.join(", ")), ops),
                 );
             }
         }
