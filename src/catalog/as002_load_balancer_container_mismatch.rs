@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::document::Position;
 use crate::model::Kind;
 
-use super::as001_task_definition_placeholder::ecs_resources;
+use super::codedeploy::ecs_resources;
 use super::support::{docs_of, set_key};
 use super::{Context, Finding};
 

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, pushed, tag_of};
+use super::image_tags::{Tag, is_fixed_value, pushed, tag_of};
 use super::buildspec::{commands, referenced_vars, variable_value};
 use super::support::docs_of;
 use super::{Context, Finding};

@@ -10,8 +10,7 @@ use crate::document::{Op, Path};
 use crate::model::Kind;
 use crate::workspace::Unit;
 
-use super::bs004_image_detail_artifact::ships;
-use super::buildspec::commands;
+use super::buildspec::{commands, ships};
 use super::support::{codedeploy_actions, docs_of};
 use super::{Context, Finding, Safety};
 

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::document::Position;
 use crate::model::Kind;
 
+use super::codedeploy::{is_group, watches_alarms};
 use super::support::{after_first_of, docs_of, set_key};
 use super::{Context, Finding};
 
@@ -17,23 +18,6 @@ pub struct Rule;
 #[serde(deny_unknown_fields)]
 struct Params {
     extra_events: Vec<String>,
-}
-
-/// Whether a document classified as a deployment group is one: a `create-deployment` input
-/// also names its group, but carries the `revision` to deploy (a group's own record has
-/// `targetRevision`), and its settings are one deployment's, not the group's.
-pub fn is_group(dg: &Value) -> bool {
-    dg.get("revision").is_none()
-}
-
-/// Whether the group watches alarms, which makes rolling back on them meaningful.
-pub fn watches_alarms(dg: &Value) -> bool {
-    let cfg = dg.get("alarmConfiguration");
-    cfg.and_then(|c| c.get("enabled")).and_then(Value::as_bool) == Some(true)
-        && cfg
-            .and_then(|c| c.get("alarms"))
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
 }
 
 impl super::Rule for Rule {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::dg001_auto_rollback_disabled::{is_group, watches_alarms};
+use super::codedeploy::{is_group, watches_alarms};
 use super::support::{after_first_of, docs_of, set_key};
 use super::{Context, Finding, Safety};
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::model::Kind;
 
-use super::dg001_auto_rollback_disabled::is_group;
+use super::codedeploy::is_group;
 use super::support::{after_first_of, cached_regex, docs_of, set_key};
 use super::{Context, Finding};
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::document::Op;
 use crate::model::Kind;
 
-use super::dg001_auto_rollback_disabled::is_group;
+use super::codedeploy::is_group;
 use super::support::docs_of;
 use super::{Context, Finding};
 

@@ -8,6 +8,9 @@ pub mod meta;
 
 mod buildspec;
 pub mod buildspec_shell;
+mod codedeploy;
+mod container_health;
+mod image_tags;
 mod log_signatures;
 pub mod secrets;
 mod support;
@@ -249,6 +252,23 @@ mod tests {
             assert_eq!(n, 1, "{}: {n} implementations", m.id);
             let in_file = files.iter().any(|(_, r)| r.id() == m.id);
             assert_eq!(in_file, m.signature.is_none(), "{}", m.id);
+        }
+    }
+
+    /// Fixes share code through the support modules (`support`, `buildspec`, `codedeploy`,
+    /// …), never by importing one another.
+    #[test]
+    fn no_fix_imports_another() {
+        let modules: Vec<&str> = implemented().iter().map(|(m, _)| *m).collect();
+        for m in &modules {
+            let path = format!("{}/src/catalog/{m}.rs", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("the fix's file");
+            for other in modules.iter().filter(|o| *o != m) {
+                assert!(
+                    !text.contains(&format!("{other}::")) && !text.contains(&format!("{other};")),
+                    "src/catalog/{m}.rs uses {other}: move what they share to a support module"
+                );
+            }
         }
     }
 }
