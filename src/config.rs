@@ -34,8 +34,10 @@ use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde_json::Value;
 use toml_edit::Item;
 
-use crate::catalog::meta;
 use crate::document::Selector;
+pub use crate::errors::ConfigError;
+use crate::meta::{self, matches_any};
+use crate::registry::is_digest;
 
 pub const FILE_NAME: &str = "pipefix.toml";
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -113,14 +115,6 @@ impl Default for Config {
     }
 }
 
-/// A configuration error, with the 1-based line it is on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
 impl Config {
     pub fn param(&self, id: &str, name: &str) -> Option<&Value> {
         self.params.get(id)?.get(name)
@@ -141,7 +135,6 @@ impl Config {
     /// Whether fix `id` is in the selected set, whatever the path: `select` (or, without it,
     /// the catalog's default set), plus `extend-select`, minus `ignore`.
     pub fn selected(&self, id: &str) -> bool {
-        use crate::catalog::matches_any;
         let chosen = if self.select.is_empty() {
             meta::get(id).is_none_or(|m| m.default)
         } else {
@@ -152,7 +145,6 @@ impl Config {
 
     /// Whether fix `id` runs on `path` (a path as discovered).
     pub fn enabled(&self, id: &str, path: &FsPath) -> bool {
-        use crate::catalog::matches_any;
         if !self.selected(id) {
             return false;
         }
@@ -190,19 +182,6 @@ impl Config {
             Some(m) => m.is_match(self.relative(path)),
             None => true,
         }
-    }
-
-    /// The configuration file's name as shown to the user.
-    pub fn shown_source(&self) -> String {
-        self.source
-            .as_deref()
-            .map(crate::run::display_path)
-            .unwrap_or_else(|| FILE_NAME.to_string())
-    }
-
-    /// Where entry `s` is written, as `FILE:LINE`.
-    pub fn suppression_origin(&self, s: &Suppression) -> String {
-        format!("{}:{}", self.shown_source(), s.line)
     }
 
     /// Read and check a configuration file.
@@ -536,11 +515,6 @@ fn suppression(text: &str, t: &toml_edit::Table) -> Result<Suppression, ConfigEr
         reason,
         line,
     })
-}
-
-pub fn is_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn same_type(a: &Value, b: &Value) -> bool {

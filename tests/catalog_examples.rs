@@ -1,7 +1,8 @@
 //! Every before/after example of `patches/` runs here, and the catalog's data is consistent.
 
-use pipefix::catalog::{meta, rules};
+use pipefix::catalog::rules;
 use pipefix::config::Config;
+use pipefix::meta;
 use pipefix::model::Kind;
 
 #[path = "common/examples.rs"]
@@ -75,7 +76,7 @@ fn every_fix_is_documented_and_registered() {
             "{}: references must be links",
             m.id
         );
-        if m.signature.is_none() && m.safety != pipefix::catalog::Safety::Manual {
+        if m.signature.is_none() && m.safety != pipefix::meta::Safety::Manual {
             assert!(
                 !m.examples.is_empty(),
                 "{} has no before/after example",

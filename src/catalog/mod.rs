@@ -4,8 +4,6 @@
 //! A finding may carry a [`Fix`]: edits addressed by path in the finding's file, never byte
 //! offsets. The engine applies them, verifies them and repeats until nothing changes.
 
-pub mod meta;
-
 mod buildspec;
 pub mod buildspec_shell;
 mod codedeploy;
@@ -15,39 +13,14 @@ mod log_signatures;
 pub mod secrets;
 mod support;
 
-use std::fmt;
-
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::document::{Op, Path};
 use crate::workspace::{Facts, Unit};
 
-pub use meta::Meta;
-
-/// How far a fix may be trusted to run unattended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Safety {
-    /// Reported, never applied.
-    Manual,
-    /// Applied only with `--unsafe-fixes`: changes deploy behaviour more deeply.
-    Unsafe,
-    /// Applied by `--apply`.
-    Safe,
-}
-
-impl fmt::Display for Safety {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Safety::Manual => "manual",
-            Safety::Unsafe => "unsafe",
-            Safety::Safe => "safe",
-        })
-    }
-}
+pub use crate::meta::{self, Meta, Safety, matches_any};
 
 /// Where in its file a finding is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -217,13 +190,6 @@ fn id_static(id: &str) -> &'static str {
         .find(|m| m.id == id)
         .map(|m| m.id.as_str())
         .unwrap_or("?")
-}
-
-/// Whether `id` is chosen by a list of ids and prefixes (`TD`, `BS00`, `CP001`).
-pub fn matches_any(id: &str, patterns: &[String]) -> bool {
-    patterns
-        .iter()
-        .any(|p| !p.is_empty() && id.starts_with(p.as_str()))
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ impl super::Rule for Rule {
             .iter()
             .map(|w| {
                 digest_for(cx.facts, image_repository(&w.image))
-                    .filter(|d| crate::config::is_digest(d))
+                    .filter(|d| crate::registry::is_digest(d))
                     .map(str::to_string)
             })
             .collect();

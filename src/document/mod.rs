@@ -20,6 +20,7 @@ use std::fmt;
 pub use path::{Path, Seg, Selector};
 pub use style::Style;
 
+pub use crate::errors::{EditError, ParseError};
 use serde_json::Value;
 
 /// A byte range in the document's text.
@@ -148,20 +149,6 @@ impl Default for Limits {
     }
 }
 
-/// A file that could not be parsed. `line` and `col` are 1-based; `col` counts characters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
-    }
-}
-
 /// Where an edit is placed among a mapping's existing keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Position {
@@ -223,31 +210,6 @@ impl Op {
             | Op::RenameKey { path, .. }
             | Op::ReplaceInScalar { path, .. }
             | Op::Comment { path, .. } => path,
-        }
-    }
-}
-
-/// Why an edit could not be made.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EditError {
-    /// The path does not name a node of the kind the operation needs.
-    NoSuchNode(String),
-    /// The document's style at that place is one the editor will not guess at (it refuses
-    /// rather than corrupting the file).
-    Unsupported(String),
-    /// The edited text no longer parses.
-    Reparse(String),
-    /// The edited text parses but does not mean what the edit intended.
-    Meaning(String),
-}
-
-impl fmt::Display for EditError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EditError::NoSuchNode(m) => write!(f, "no such node: {m}"),
-            EditError::Unsupported(m) => write!(f, "unsupported layout: {m}"),
-            EditError::Reparse(m) => write!(f, "edited text does not parse: {m}"),
-            EditError::Meaning(m) => write!(f, "edited text does not mean what was intended: {m}"),
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use std::fs;
 
-use pipefix::catalog::meta::{Example, Meta};
 use pipefix::config::Config;
+use pipefix::meta::{Example, Meta};
 use pipefix::run::{self, RunOptions};
 
 /// Run one example in a fresh temporary folder; `Err` says what differed.
