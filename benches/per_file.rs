@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use pipefix::config::Config;
 use pipefix::document::{Document, Format, Limits};
 use pipefix::engine::{self, Options};
+use pipefix::front::Front;
 use pipefix::model;
 use pipefix::report::diff;
-use pipefix::workspace::{Body, File, Unit};
+use pipefix::workspace::{File, Unit};
 
 /// Median time of one call of `f`, in nanoseconds.
 fn time(mut f: impl FnMut()) -> f64 {
@@ -74,14 +75,13 @@ fn main() {
             continue;
         };
         let unit = Unit {
-            files: vec![File {
-                path: PathBuf::from(name),
-                kind: k,
-                body: Body::Doc {
-                    doc: doc.clone(),
-                    root: root.clone(),
-                },
-            }],
+            files: vec![File::document(
+                PathBuf::from(name),
+                k,
+                doc.clone(),
+                root.clone(),
+                Front::Api,
+            )],
         };
         let classify = time(|| {
             black_box(model::looks_like_pipeline_file(black_box(&text)));

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::document::{Document, Format, Limits};
+use crate::front::Front;
 use crate::model;
 use crate::workspace::{Body, File, Unit};
 
@@ -151,10 +152,10 @@ pub struct Loaded {
     pub file: File,
     pub bom: bool,
     pub target: Option<PathBuf>,
-    /// The roots of further objects of the same kind in the same file (the other services
-    /// of a `describe-services` output): each becomes a file of the unit of its own, sharing
-    /// the document (see [`crate::workspace::Unit::same_document`]).
-    pub siblings: Vec<crate::document::Path>,
+    /// Further objects of the same file (the other services of a `describe-services`
+    /// output, the other resources of a template): each becomes a file of the unit of its
+    /// own, sharing the document (see [`crate::workspace::Unit::same_document`]).
+    pub siblings: Vec<crate::front::Object>,
 }
 
 /// Read and classify one candidate. `Ok(None)` means "not a pipeline file": skipped silently.
@@ -231,11 +232,7 @@ pub fn load_noting(
     };
     if is_log {
         return Ok(model::classify_log(&name, &text).map(|kind| Loaded {
-            file: File {
-                path: c.path.clone(),
-                kind,
-                body: Body::Log { text },
-            },
+            file: File::of_log(c.path.clone(), kind, text),
             bom,
             target: c.target.clone(),
             siblings: Vec::new(),
@@ -270,17 +267,14 @@ pub fn load_noting(
         }
         Err(_) => return Ok(None),
     };
-    let mut objects = model::classify_all(doc.value()).into_iter();
-    let Some((kind, root)) = objects.next() else {
+    let mut objects = crate::front::objects(&doc, limits).into_iter();
+    let Some(first) = objects.next() else {
         return Ok(None);
     };
-    let siblings = objects.map(|(_, r)| r).collect();
+    let siblings = objects.collect();
+    let own = first.inline.unwrap_or(doc);
     Ok(Some(Loaded {
-        file: File {
-            path: c.path.clone(),
-            kind,
-            body: Body::Doc { doc, root },
-        },
+        file: File::document(c.path.clone(), first.kind, own, first.root, first.front),
         bom,
         target: c.target.clone(),
         siblings,
@@ -411,20 +405,23 @@ impl Loaded {
         let mut unit = Unit::default();
         let mut extra = Vec::new();
         for l in files {
-            let siblings: Vec<File> = match &l.file.body {
-                Body::Doc { doc, .. } => l
+            // The document the file's objects share (for a buildspec inside a template,
+            // the template).
+            let shared = match (&l.file.front, &l.file.body) {
+                (Front::Inline(i), _) => Some(i.outer()),
+                (_, Body::Doc { doc, .. }) => Some(doc),
+                (_, Body::Log { .. }) => None,
+            };
+            let siblings: Vec<File> = match shared {
+                Some(doc) => l
                     .siblings
-                    .iter()
-                    .map(|root| File {
-                        path: l.file.path.clone(),
-                        kind: l.file.kind,
-                        body: Body::Doc {
-                            doc: doc.clone(),
-                            root: root.clone(),
-                        },
+                    .into_iter()
+                    .map(|o| {
+                        let own = o.inline.unwrap_or_else(|| doc.clone());
+                        File::document(l.file.path.clone(), o.kind, own, o.root, o.front)
                     })
                     .collect(),
-                Body::Log { .. } => Vec::new(),
+                None => Vec::new(),
             };
             extra.push((l.bom, l.target.clone()));
             unit.files.push(l.file);

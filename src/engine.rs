@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use crate::catalog::{self, Context, Finding, Location, Rule};
 use crate::config::Config;
 use crate::document::{Document, Limits, Path};
+use crate::front::Front;
 use crate::meta::{self, Safety};
 use crate::model::Kind;
 use crate::workspace::{Body, Facts, Unit};
@@ -204,10 +205,7 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
         .zip(originals)
         .enumerate()
         .map(|(i, (f, original))| {
-            let now = match &f.body {
-                Body::Doc { doc, .. } => doc.text(),
-                Body::Log { text } => text.as_str(),
-            };
+            let now = f.text();
             FileResult {
                 index: i,
                 fixed: (now != original).then(|| now.to_string()),
@@ -224,10 +222,7 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
 }
 
 fn text_of(f: &crate::workspace::File) -> String {
-    match &f.body {
-        Body::Doc { doc, .. } => doc.text().to_string(),
-        Body::Log { text } => text.clone(),
-    }
+    f.text().to_string()
 }
 
 fn allowed(f: &Finding, opts: &Options) -> bool {
@@ -252,10 +247,9 @@ fn apply_fix(
         return Err("no fix".into());
     };
     let file = &unit.files[finding.file];
-    let Body::Doc { doc, root } = &file.body else {
+    let Body::Doc { doc, root, .. } = &file.body else {
         return Err("logs are never rewritten".into());
     };
-    let root = root.clone();
     // Each edit makes a new document from the previous one: the original is never cloned.
     let mut edited: Option<Document> = None;
     for op in &fix.ops {
@@ -263,43 +257,57 @@ fn apply_fix(
         edited = Some(from.apply(op, &opts.limits).map_err(|e| e.to_string())?);
     }
     let doc = edited.unwrap_or_else(|| doc.clone());
-    if let Body::Doc { doc: was, .. } = &unit.files[finding.file].body {
-        verify_edit(unit.files[finding.file].kind, &root, was, &doc)?;
-    }
-    let before = std::mem::replace(
-        &mut unit.files[finding.file].body,
-        Body::Doc {
-            doc,
-            root: root.clone(),
-        },
-    );
-    // Other objects of the same document (several services in one file) see the edit.
-    let siblings = unit.same_document(finding.file);
-    let mut before_siblings = Vec::new();
-    for &j in &siblings {
-        if let (Body::Doc { doc, .. }, Body::Doc { root, .. }) =
-            (&unit.files[finding.file].body, &unit.files[j].body)
-        {
-            let body = Body::Doc {
-                doc: doc.clone(),
-                root: root.clone(),
-            };
-            before_siblings.push((j, std::mem::replace(&mut unit.files[j].body, body)));
-        }
-    }
+    verify_edit(file.kind, root, file.doc().map_or(&doc, |(d, _)| d), &doc)?;
+    let before = set_document(unit, finding.file, doc, opts)?;
     // The fix must no longer report what it fixed.
     let again = check(unit, config, Some(finding.rule));
     if again.iter().any(|f| f.key() == finding.key()) {
-        unit.files[finding.file].body = before;
-        for (j, body) in before_siblings {
-            unit.files[j].body = body;
-        }
+        restore(unit, before);
         return Err(format!(
             "after the edit it still reports: {}",
             finding.message
         ));
     }
     Ok(())
+}
+
+/// The files of a unit as they were before an edit, to put back when it fails.
+type Saved = Vec<(usize, crate::workspace::File)>;
+
+/// Give file `i` its edited document, and every other object of the same file on disk the
+/// edited text (a buildspec inside a template is written back into the template first).
+fn set_document(unit: &mut Unit, i: usize, doc: Document, opts: &Options) -> Result<Saved, String> {
+    let outer = match &unit.files[i].front {
+        Front::Inline(inline) => Some(inline.embed(&doc, &opts.limits)?),
+        Front::Api | Front::Cfn(_) => None,
+    };
+    let siblings = unit.same_document(i);
+    let mut saved: Saved = Vec::with_capacity(siblings.len() + 1);
+    saved.push((i, unit.files[i].clone()));
+    for &j in &siblings {
+        saved.push((j, unit.files[j].clone()));
+    }
+    let shared = outer.clone().unwrap_or_else(|| doc.clone());
+    if let (Some(outer), Front::Inline(inline)) = (outer, &mut unit.files[i].front) {
+        inline.set_outer(outer);
+    }
+    unit.files[i].set_doc(doc);
+    for j in siblings {
+        let file = &mut unit.files[j];
+        match &mut file.front {
+            Front::Inline(inline) => inline.set_outer(shared.clone()),
+            Front::Api | Front::Cfn(_) => {
+                file.set_doc(shared.clone());
+            }
+        }
+    }
+    Ok(saved)
+}
+
+fn restore(unit: &mut Unit, saved: Saved) {
+    for (j, file) in saved {
+        unit.files[j] = file;
+    }
 }
 
 /// Checks of an edited document beyond its meaning, made for every edit before the fix is
@@ -356,10 +364,10 @@ fn apply_batch(
     let file = candidates.first()?.file;
     // Several objects of one document (services of a describe-services output) are fixed one
     // at a time: each edit is passed on to the others.
-    if !unit.same_document(file).is_empty() {
+    if !unit.same_document(file).is_empty() || matches!(unit.files[file].front, Front::Inline(_)) {
         return None;
     }
-    let Body::Doc { doc, root } = &unit.files[file].body else {
+    let Body::Doc { doc, root, .. } = &unit.files[file].body else {
         return None;
     };
     let base = doc.text();
@@ -417,8 +425,7 @@ fn apply_batch(
             col,
         });
     }
-    let root = root.clone();
-    let before = std::mem::replace(&mut unit.files[file].body, Body::Doc { doc: edited, root });
+    let before = unit.files[file].set_doc(edited);
     let rules: HashSet<&str> = lowered.iter().map(|l| l.finding.rule).collect();
     let again = check_rules(unit, config, |id| rules.contains(id));
     if lowered
@@ -676,8 +683,19 @@ fn check_rules(unit: &Unit, config: &Config, wanted: impl Fn(&str) -> bool) -> V
         };
         let start = out.len();
         rule.check(&cx, &mut out);
+        // Findings about a view are addressed in the file as it is written.
+        let mut kept: Vec<Finding> = out
+            .split_off(start)
+            .into_iter()
+            .map(|f| match unit.files.get(f.file) {
+                Some(file) => match (&file.front, file.doc()) {
+                    (Front::Api, _) | (_, None) => f,
+                    (front, Some((doc, _))) => front.lower(doc, f),
+                },
+                None => f,
+            })
+            .collect();
         // Per-path ignores and inline suppressions apply to the file a finding is in.
-        let mut kept = out.split_off(start);
         kept.retain(|f| {
             let file = &unit.files[f.file];
             config.enabled(f.rule, &file.path) && !suppressed(unit, f)
@@ -708,7 +726,10 @@ fn rule_table() -> &'static [RuleEntry] {
 pub fn position(unit: &Unit, f: &Finding) -> (usize, usize) {
     let file = &unit.files[f.file];
     match (&f.location, &file.body) {
-        (Location::Node(path), Body::Doc { doc, .. }) => doc.locate(path),
+        (Location::Node(path), Body::Doc { doc, .. }) => match &file.front {
+            Front::Inline(inline) => inline.line_col(doc.text(), doc.locate_offset(path)),
+            Front::Api | Front::Cfn(_) => doc.locate(path),
+        },
         (Location::Line(n), _) => (*n, 1),
         _ => (1, 1),
     }
@@ -743,11 +764,12 @@ fn suppressed(unit: &Unit, f: &Finding) -> bool {
     let Body::Doc { doc, .. } = &file.body else {
         return false;
     };
-    if doc.format() != crate::document::Format::Yaml || !doc.text().contains("pipefix:") {
+    let text = file.text();
+    if doc.format() != crate::document::Format::Yaml || !text.contains("pipefix:") {
         return false;
     }
     let (line, _) = position(unit, f);
-    let lines: Vec<&str> = doc.text().lines().collect();
+    let lines: Vec<&str> = text.lines().collect();
     let candidates = [line.checked_sub(1), line.checked_sub(2)];
     candidates
         .into_iter()

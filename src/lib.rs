@@ -15,6 +15,8 @@ pub mod discover;
 pub mod document;
 pub mod engine;
 pub mod errors;
+pub mod finding;
+pub mod front;
 pub mod interrupt;
 pub mod meta;
 pub mod model;

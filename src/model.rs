@@ -75,7 +75,7 @@ impl fmt::Display for Kind {
 /// Words whose presence makes a JSON/YAML file "look like" a pipeline file, so that a parse
 /// failure is reported instead of the file being skipped as unrelated.
 pub fn looks_like_pipeline_file(text: &str) -> bool {
-    const MARKERS: [&str; 10] = [
+    const MARKERS: [&str; 15] = [
         "containerDefinitions",
         "\"stages\"",
         "deploymentGroupName",
@@ -86,6 +86,12 @@ pub fn looks_like_pipeline_file(text: &str) -> bool {
         "AWS::ECS::Service",
         "\"HealthCheckIntervalSeconds\"",
         "\"deregistration_delay.timeout_seconds\"",
+        // Templates that declare the resources pipefix reads.
+        "AWS::CodePipeline::Pipeline",
+        "AWS::CodeBuild::Project",
+        "AWS::ECS::TaskDefinition",
+        "AWS::CodeDeploy::DeploymentGroup",
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
     ];
     MARKERS.iter().any(|m| text.contains(m))
 }
@@ -108,6 +114,8 @@ pub fn may_classify(text: &str) -> bool {
             // A create-service input that leaves the name to the command line.
             "taskDefinition",
             "AWS::ECS::Service",
+            // CloudFormation templates (see `front::cfn`): every resource type has it.
+            "AWS::",
             "phases",
             "artifacts",
             // Target groups ("TargetGroupName", "Name", …) and their "Attributes".

@@ -313,7 +313,6 @@ fn process_unit(
     run: &RunOptions,
     sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
 ) -> Processed {
-    let apply = run.apply;
     let mut errors = Vec::new();
     let mut notes = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
@@ -332,6 +331,61 @@ fn process_unit(
             hits: Vec::new(),
         };
     }
+    let mut report = UnitReport::default();
+    let mut hits: Vec<SuppressionHits> = config
+        .suppress
+        .iter()
+        .map(|_| SuppressionHits::default())
+        .collect();
+    for group in separate_stacks(loaded) {
+        run_group(group, config, opts, run, sink, &mut report, &mut hits);
+    }
+    Processed {
+        errors,
+        notes,
+        unit: Some(report),
+        hits,
+    }
+}
+
+/// The files of a folder that are checked together. Several CloudFormation templates in one
+/// folder are separate stacks: each is checked on its own (its resources link to each other
+/// by `!Ref`, not to another stack's), and the other files of the folder together.
+fn separate_stacks(loaded: Vec<Loaded>) -> Vec<Vec<Loaded>> {
+    let templates = loaded
+        .iter()
+        .filter(|l| l.file.front.file_kind().is_some())
+        .count();
+    if templates < 2 {
+        return vec![loaded];
+    }
+    let mut groups: Vec<Vec<Loaded>> = Vec::new();
+    let mut rest = Vec::new();
+    for l in loaded {
+        if l.file.front.file_kind().is_some() {
+            groups.push(vec![l]);
+        } else {
+            rest.push(l);
+        }
+    }
+    if !rest.is_empty() {
+        groups.push(rest);
+    }
+    groups.sort_by(|a, b| a[0].file.path.cmp(&b[0].file.path));
+    groups
+}
+
+/// Check and fix one group of files, adding to the unit's report.
+fn run_group(
+    loaded: Vec<Loaded>,
+    config: &Config,
+    opts: &Options,
+    run: &RunOptions,
+    sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
+    report: &mut UnitReport,
+    all_hits: &mut [SuppressionHits],
+) {
+    let apply = run.apply;
     let (unit, extras) = Loaded::into_unit(loaded);
     let hits: Vec<SuppressionHits> = config
         .suppress
@@ -349,8 +403,11 @@ fn process_unit(
             h
         })
         .collect();
+    for (all, h) in all_hits.iter_mut().zip(hits) {
+        all.files += h.files;
+        all.selected |= h.selected;
+    }
     let result = engine::run(unit, config, opts);
-    let mut report = UnitReport::default();
     for r in &result.findings {
         report.secrets.extend(r.finding.secrets.iter().cloned());
     }
@@ -405,6 +462,7 @@ fn process_unit(
         report.files.push(FileReport {
             path: shown.clone(),
             kind: file.kind,
+            file_kind: file.front.file_kind(),
             diff: fr
                 .fixed
                 .as_ref()
@@ -458,11 +516,5 @@ fn process_unit(
                 _ => None,
             },
         });
-    }
-    Processed {
-        errors,
-        notes,
-        unit: Some(report),
-        hits,
     }
 }

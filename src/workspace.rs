@@ -12,16 +12,21 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::document::{Document, Path};
+use crate::front::Front;
 use crate::model::Kind;
 
 // One per file and short-lived: boxing the document would only add an indirection.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Body {
-    /// A JSON/YAML document and the path of the object fixes work on (inside CLI wrappers).
+    /// A JSON/YAML document and the path of the object fixes work on (inside CLI wrappers,
+    /// or a template resource's `Properties`).
     Doc {
         doc: Document,
         root: Path,
+        /// What the rules read when the object is not written in the API's shape (a
+        /// template resource): see [`Front::view`].
+        view: Option<Value>,
     },
     Log {
         text: String,
@@ -34,20 +39,65 @@ pub struct File {
     pub path: PathBuf,
     pub kind: Kind,
     pub body: Body,
+    /// How the object is written (API shape, template resource, buildspec in a template).
+    pub front: Front,
 }
 
 impl File {
+    /// A file holding one object of a JSON/YAML document.
+    pub fn document(path: PathBuf, kind: Kind, doc: Document, root: Path, front: Front) -> File {
+        let view = front.view(&doc, &root);
+        File {
+            path,
+            kind,
+            body: Body::Doc { doc, root, view },
+            front,
+        }
+    }
+
+    pub fn of_log(path: PathBuf, kind: Kind, text: String) -> File {
+        File {
+            path,
+            kind,
+            body: Body::Log { text },
+            front: Front::Api,
+        }
+    }
+
     pub fn doc(&self) -> Option<(&Document, &Path)> {
         match &self.body {
-            Body::Doc { doc, root } => Some((doc, root)),
+            Body::Doc { doc, root, .. } => Some((doc, root)),
             Body::Log { .. } => None,
         }
     }
 
-    /// The meaning of the object fixes work on.
+    /// Replace the document (after an edit); returns the body it had.
+    pub fn set_doc(&mut self, doc: Document) -> Body {
+        let root = match &self.body {
+            Body::Doc { root, .. } => root.clone(),
+            Body::Log { .. } => Path::root(),
+        };
+        let view = self.front.view(&doc, &root);
+        std::mem::replace(&mut self.body, Body::Doc { doc, root, view })
+    }
+
+    /// The meaning of the object fixes work on, in the API's names.
     pub fn value(&self) -> Option<&Value> {
-        let (doc, root) = self.doc()?;
-        doc.value_at(root)
+        match &self.body {
+            Body::Doc {
+                view: Some(view), ..
+            } => Some(view),
+            Body::Doc { doc, root, .. } => doc.value_at(root),
+            Body::Log { .. } => None,
+        }
+    }
+
+    /// The whole text of the file on disk (for a buildspec inside a template: the template).
+    pub fn text(&self) -> &str {
+        match &self.body {
+            Body::Doc { doc, .. } => self.front.file_text(doc),
+            Body::Log { text } => text,
+        }
     }
 
     pub fn log(&self) -> Option<&str> {
@@ -561,14 +611,13 @@ mod tests {
         use crate::document::{Format, Limits};
         let doc = Document::parse(text, Format::Json, &Limits::default()).expect("json");
         let unit = Unit {
-            files: vec![File {
-                path: PathBuf::from("taskdef.json"),
-                kind: Kind::TaskDef,
-                body: Body::Doc {
-                    doc,
-                    root: Path::root(),
-                },
-            }],
+            files: vec![File::document(
+                PathBuf::from("taskdef.json"),
+                Kind::TaskDef,
+                doc,
+                Path::root(),
+                Front::Api,
+            )],
         };
         Facts::gather(&unit, &Config::default())
     }
@@ -658,13 +707,14 @@ mod tests {
         let td = r#"{"family": "f", "containerDefinitions": [
             {"name": "envoy", "image": "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1"},
             {"name": "web", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/api:1"}]}"#;
-        let file = |name: &str, text: &str, format, kind| File {
-            path: PathBuf::from(name),
-            kind,
-            body: Body::Doc {
-                doc: Document::parse(text, format, &Limits::default()).expect("parses"),
-                root: Path::root(),
-            },
+        let file = |name: &str, text: &str, format, kind| {
+            File::document(
+                PathBuf::from(name),
+                kind,
+                Document::parse(text, format, &Limits::default()).expect("parses"),
+                Path::root(),
+                Front::Api,
+            )
         };
         let unit = Unit {
             files: vec![

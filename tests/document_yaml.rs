@@ -207,24 +207,57 @@ fn truncated_and_broken_input_are_clean_errors() {
 }
 
 #[test]
-fn cloudformation_tags_are_accepted_and_ignored() {
-    let text = "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub '${AWS::StackName}-b'\n      Arn: !GetAtt B.Arn\n      Ref: !Ref Env\n      L: !Join [\"\", [a, !Ref X]]\n      Sel: !Select\n        - 0\n        - !GetAZs ''\n";
+fn cloudformation_short_form_tags_mean_their_long_form() {
+    let text = "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub '${AWS::StackName}-b'\n      Arn: !GetAtt B.Arn\n      Ref: !Ref Env\n      L: !Join [\"\", [a, !Ref X]]\n      Sel: !Select\n        - 0\n        - !GetAZs ''\n      Own: !Custom x\n";
     let d = parse(text);
     assert_eq!(
         d.value_at(&p("$.Resources.B.Properties")),
-        Some(
-            &json!({"BucketName": "${AWS::StackName}-b", "Arn": "B.Arn", "Ref": "Env",
-                     "L": ["", ["a", "X"]], "Sel": [0, ""]})
-        )
+        Some(&json!({
+            "BucketName": {"Fn::Sub": "${AWS::StackName}-b"},
+            "Arn": {"Fn::GetAtt": "B.Arn"},
+            "Ref": {"Ref": "Env"},
+            "L": {"Fn::Join": ["", ["a", {"Ref": "X"}]]},
+            "Sel": {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+            // A tag that is not an intrinsic function means nothing.
+            "Own": "x"
+        }))
     );
+    // The string inside `!Sub` is reached through its long-form key; the tag stays.
     let out = edit(
         text,
-        rewrite("$.Resources.B.Properties.BucketName", "-b", "-bucket"),
+        rewrite(
+            "$.Resources.B.Properties.BucketName['Fn::Sub']",
+            "-b",
+            "-bucket",
+        ),
     );
     assert!(
         out.contains("BucketName: !Sub '${AWS::StackName}-bucket'\n"),
         "{out}"
     );
+    // A whole intrinsic is replaced tag and all.
+    let out = edit(text, replace("$.Resources.B.Properties.Ref", json!("prod")));
+    assert!(out.contains("      Ref: prod\n"), "{out}");
+}
+
+#[test]
+fn literal_branches_of_if_are_edited_in_place() {
+    let text =
+        "Count: !If [IsProd, 2, 1]\nGrace: !If\n  - IsProd\n  - 30\n  - 10\nBranch: &a !Ref X\n";
+    let d = parse(text);
+    assert_eq!(
+        d.value(),
+        &json!({"Count": {"Fn::If": ["IsProd", 2, 1]},
+                "Grace": {"Fn::If": ["IsProd", 30, 10]},
+                "Branch": {"Ref": "X"}})
+    );
+    let out = edit(text, replace("$.Count['Fn::If'][2]", json!(3)));
+    assert_eq!(
+        out,
+        text.replace("!If [IsProd, 2, 1]", "!If [IsProd, 2, 3]")
+    );
+    let out = edit(text, replace("$.Grace['Fn::If'][1]", json!(60)));
+    assert_eq!(out, text.replace("  - 30\n", "  - 60\n"));
 }
 
 #[test]

@@ -425,7 +425,22 @@ pub fn carries_tag(value: &str) -> bool {
         return true;
     }
     let last = v.rsplit('/').next().unwrap_or(v);
-    v.contains('/') && last.contains(':')
+    if v.contains('/') && last.contains(':') {
+        return true;
+    }
+    // `$REPOSITORY_URI:$TAG`: a variable holding the repository, then a tag (a registry
+    // host's port would be digits).
+    let Some((var, tag)) = v.split_once(':') else {
+        return false;
+    };
+    let name = var
+        .strip_prefix("${")
+        .and_then(|n| n.strip_suffix('}'))
+        .or_else(|| var.strip_prefix('$'));
+    name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        && !tag.is_empty()
+        && !tag.starts_with('-')
+        && !tag.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Expressions of a line that get `:tag` appended although they may already carry one:
@@ -537,6 +552,18 @@ mod tests {
 
     fn shell(bs: &Value) -> Shell {
         Shell::new(bs, &Path::root(), &bs.to_string())
+    }
+
+    #[test]
+    fn values_that_carry_a_tag() {
+        assert!(carries_tag(
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:1"
+        ));
+        assert!(carries_tag("\"$REPOSITORY_URI:$TAG\""));
+        assert!(carries_tag("${REPOSITORY_URI}:v2"));
+        assert!(!carries_tag("$REGISTRY:5000"));
+        assert!(!carries_tag("${IMAGE_TAG:-latest}"));
+        assert!(!carries_tag("$REPOSITORY_URI"));
     }
 
     #[test]

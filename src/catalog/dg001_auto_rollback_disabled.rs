@@ -98,10 +98,7 @@ impl super::Rule for Rule {
                     ),
                 )],
             };
-            let name = dg
-                .get("deploymentGroupName")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
+            let name = super::support::name_of(cx.unit, file, dg, &["deploymentGroupName"]);
             let message = if arc.is_none() {
                 format!(
                     "deployment group \"{name}\" has no automatic rollback: a failed deployment stays failed"

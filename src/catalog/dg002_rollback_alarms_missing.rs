@@ -38,10 +38,7 @@ impl super::Rule for Rule {
             if !is_group(dg) {
                 continue;
             }
-            let name = dg
-                .get("deploymentGroupName")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
+            let name = super::support::name_of(cx.unit, file, dg, &["deploymentGroupName"]);
             let arc = dg.get("autoRollbackConfiguration");
             let rollback_on =
                 arc.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);

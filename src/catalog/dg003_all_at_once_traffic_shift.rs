@@ -112,10 +112,7 @@ impl super::Rule for Rule {
             if !matches!(current, None | Some("CodeDeployDefault.ECSAllAtOnce")) {
                 continue;
             }
-            let name = dg
-                .get("deploymentGroupName")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
+            let name = super::support::name_of(cx.unit, file, dg, &["deploymentGroupName"]);
             out.push(
                 Finding::at(
                     cx.id(),

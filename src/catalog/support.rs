@@ -171,6 +171,23 @@ pub fn is_template_value(s: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
+/// The logical id of the template resource file `file` is, when it is one.
+pub fn resource_id(unit: &Unit, file: usize) -> Option<&str> {
+    match &unit.files.get(file)?.front {
+        crate::front::Front::Cfn(r) => Some(&r.logical_id),
+        _ => None,
+    }
+}
+
+/// How a message names an object: the first of `keys` it has as a string, else the logical id
+/// of the template resource it is (CloudFormation names many resources itself), else `?`.
+pub fn name_of<'a>(unit: &'a Unit, file: usize, v: &'a Value, keys: &[&str]) -> &'a str {
+    keys.iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .or_else(|| resource_id(unit, file))
+        .unwrap_or("?")
+}
+
 /// The placeholder name AWS documents for the first image.
 pub const IMAGE1: &str = "IMAGE1_NAME";
 
@@ -179,6 +196,9 @@ pub const IMAGE1: &str = "IMAGE1_NAME";
 pub fn service_name(unit: &Unit, file: usize, svc: &Value) -> String {
     match svc.get("serviceName").and_then(Value::as_str) {
         Some(n) => format!("\"{n}\""),
+        None if resource_id(unit, file).is_some() => {
+            format!("\"{}\"", name_of(unit, file, svc, &[]))
+        }
         None => format!(
             "in {} (named on the command line)",
             unit.files[file].file_name()

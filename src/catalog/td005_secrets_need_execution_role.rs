@@ -95,7 +95,7 @@ impl super::Rule for Rule {
             if reasons.is_empty() {
                 continue;
             }
-            let family = td.get("family").and_then(Value::as_str).unwrap_or("?");
+            let family = super::support::name_of(cx.unit, file, td, &["family"]);
             let mut f = Finding::at(
                 cx.id(),
                 file,

@@ -238,10 +238,7 @@ fn report(
             last = Some(key.to_string());
         }
     }
-    let name = ["TargetGroupName", "Name"]
-        .iter()
-        .find_map(|k| tg.get(*k).and_then(Value::as_str))
-        .unwrap_or("?");
+    let name = super::support::name_of(cx.unit, file, tg, &["TargetGroupName", "Name"]);
     let mut verdict = Vec::new();
     if want.interval > now.interval || want.unhealthy > now.unhealthy {
         verdict.push(format!(

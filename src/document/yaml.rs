@@ -6,8 +6,9 @@
 //! scalar ends. Every computed offset is checked against the text (the expected quote, key
 //! text, bracket…) and a mismatch is a [`ParseError`], never a guess.
 //!
-//! Meaning follows the YAML 1.2 core schema. Tags (`!Ref`, `!Sub`, …) are accepted and
-//! ignored, except `!!str`, which makes a plain scalar a string. A merge key `<<` is kept as
+//! Meaning follows the YAML 1.2 core schema. CloudFormation's short-form tags (`!Ref`,
+//! `!Sub`, `!If`, …) mean their long form (`{"Ref": …}`, `{"Fn::Sub": …}`), as in a JSON
+//! template; `!!str` makes a plain scalar a string; other tags are accepted and ignored. A merge key `<<` is kept as
 //! an ordinary key (its value is the aliased mapping); merging is not performed, so the
 //! meaning is exactly what the file spells out. Non-finite floats (`.inf`, `.nan`) have no
 //! JSON form and are kept as strings. Multi-document streams are parsed in full (an error in
@@ -200,6 +201,17 @@ struct Frame {
     indent: Option<usize>,
     anchor: usize,
     count: usize,
+    /// A CloudFormation short-form tag on the collection (`!If [...]`): its long-form key
+    /// and where the tag is written.
+    intrinsic: Option<Intrinsic>,
+}
+
+/// A short-form tag seen on a node, placed when the node is complete.
+struct Intrinsic {
+    key: String,
+    written: String,
+    /// The tag is between here and the node.
+    after: usize,
 }
 
 struct Builder<'a> {
@@ -271,8 +283,8 @@ pub fn parse(text: &str, limits: &Limits) -> Result<(Node, Value), ParseError> {
             }
             Event::Scalar(v, style, anchor, tag) => b.scalar(v, style, anchor, tag, &mark)?,
             Event::Alias(id) => b.alias(id, &mark)?,
-            Event::SequenceStart(anchor, _) => b.open(false, anchor, &mark)?,
-            Event::MappingStart(anchor, _) => b.open(true, anchor, &mark)?,
+            Event::SequenceStart(anchor, tag) => b.open(false, anchor, tag, &mark)?,
+            Event::MappingStart(anchor, tag) => b.open(true, anchor, tag, &mark)?,
             Event::SequenceEnd | Event::MappingEnd => b.close(&mark)?,
         }
     }
@@ -302,6 +314,17 @@ impl<'a> Builder<'a> {
             ));
         }
         Ok(b)
+    }
+
+    /// The long-form key of a CloudFormation short-form tag (`!Ref` → `Ref`, `!Sub` →
+    /// `Fn::Sub`), the tag as written and where to look for it (after the previous token).
+    fn intrinsic(&self, tag: Option<&Tag>) -> Option<Intrinsic> {
+        let tag = tag?;
+        Some(Intrinsic {
+            key: intrinsic_key(tag)?,
+            written: format!("!{}", tag.suffix),
+            after: self.cursor,
+        })
     }
 
     /// Whether the next node is a mapping key.
@@ -344,6 +367,11 @@ impl<'a> Builder<'a> {
         tag: Option<Tag>,
         m: &Marker,
     ) -> Result<(), ParseError> {
+        let intrinsic = if self.expecting_key() {
+            None
+        } else {
+            self.intrinsic(tag.as_ref())
+        };
         let text = self.text;
         let (span, sstyle) = match style {
             TScalarStyle::Plain if v.is_empty() => {
@@ -445,6 +473,7 @@ impl<'a> Builder<'a> {
             span,
             kind: NodeKind::Scalar { style: sstyle },
         };
+        let (node, value) = wrap_intrinsic(text, intrinsic, node, value);
         self.finish(node, value, 1, anchor, Some(v))
     }
 
@@ -480,7 +509,14 @@ impl<'a> Builder<'a> {
         self.finish(node, value, n, 0, None)
     }
 
-    fn open(&mut self, mapping: bool, anchor: usize, m: &Marker) -> Result<(), ParseError> {
+    fn open(
+        &mut self,
+        mapping: bool,
+        anchor: usize,
+        tag: Option<Tag>,
+        m: &Marker,
+    ) -> Result<(), ParseError> {
+        let intrinsic = self.intrinsic(tag.as_ref());
         let at = self.pos(m)?;
         if self.stack.len() >= self.limits.max_depth {
             return Err(err_at(
@@ -540,6 +576,7 @@ impl<'a> Builder<'a> {
             indent,
             anchor,
             count: 1,
+            intrinsic,
         });
         Ok(())
     }
@@ -597,7 +634,7 @@ impl<'a> Builder<'a> {
                 _ => return Err(marker_err(m, "could not locate a block collection")),
             }
         };
-        let node = Node { span, kind };
+        let (node, value) = wrap_intrinsic(text, f.intrinsic, Node { span, kind }, value);
         self.finish(node, value, f.count, f.anchor, None)
     }
 
@@ -691,6 +728,85 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
+}
+
+/// CloudFormation's intrinsic functions, whose short form is a YAML tag.
+const INTRINSICS: [&str; 19] = [
+    "And",
+    "Base64",
+    "Cidr",
+    "Equals",
+    "FindInMap",
+    "ForEach",
+    "GetAZs",
+    "GetAtt",
+    "If",
+    "ImportValue",
+    "Join",
+    "Length",
+    "Not",
+    "Or",
+    "Select",
+    "Split",
+    "Sub",
+    "ToJsonString",
+    "Transform",
+];
+
+/// The long-form key of a short-form tag: `!Ref` and `!Condition` keep their name, the
+/// functions are `Fn::<name>`. Other tags mean nothing here.
+fn intrinsic_key(tag: &Tag) -> Option<String> {
+    if tag.handle != "!" {
+        return None;
+    }
+    match tag.suffix.as_str() {
+        "Ref" | "Condition" => Some(tag.suffix.clone()),
+        s if INTRINSICS.contains(&s) => Some(format!("Fn::{s}")),
+        _ => None,
+    }
+}
+
+/// A node under a short-form tag means what its long form means (`!Ref X` is
+/// `{"Ref": "X"}`, as in a JSON template), so a value computed by CloudFormation is never
+/// read as a literal. In the tree it is a one-entry mapping whose key is the tag, so paths
+/// through `Fn::If` reach the literal branches.
+fn wrap_intrinsic(
+    text: &str,
+    intrinsic: Option<Intrinsic>,
+    node: Node,
+    value: Value,
+) -> (Node, Value) {
+    let Some(Intrinsic {
+        key,
+        written,
+        after,
+    }) = intrinsic
+    else {
+        return (node, value);
+    };
+    let start = node.span.start;
+    let tag = text
+        .get(after.min(start)..start)
+        .and_then(|between| between.rfind(&written))
+        .map_or(Span::new(start, start), |i| {
+            let at = after.min(start) + i;
+            Span::new(at, at + written.len())
+        });
+    let span = Span::new(tag.start, node.span.end);
+    let mut map = Map::new();
+    map.insert(key.clone(), value);
+    let node = Node {
+        span,
+        kind: NodeKind::Mapping {
+            entries: vec![Entry {
+                key,
+                key_span: tag,
+                value: node,
+            }],
+            flow: true,
+        },
+    };
+    (node, Value::Object(map))
 }
 
 fn is_str_tag(tag: Option<&Tag>) -> bool {
@@ -1074,6 +1190,20 @@ struct Cx<'a> {
 
 pub fn lower(doc: &Document, op: &Op) -> Result<Vec<Splice>, EditError> {
     let cx = Cx::new(doc);
+    // The one-entry mapping of a short-form tag (`!Ref X`) is the tag itself: it can be
+    // replaced whole, or edited inside, but has no entries to add, remove or rename.
+    let container = match op {
+        Op::InsertKey { path, .. } => Some(path.clone()),
+        Op::Remove { path } | Op::RenameKey { path, .. } => path.parent(),
+        _ => None,
+    };
+    if let Some(node) = container.and_then(|p| doc.root().at(p.segs()))
+        && is_tag_mapping(doc.text(), node)
+    {
+        return Err(unsupported(
+            "the value is a CloudFormation intrinsic function (a tag), not a mapping",
+        ));
+    }
     let splices = match op {
         Op::Replace { path, value } => cx.replace(path, value),
         Op::InsertKey {
@@ -2019,6 +2149,11 @@ impl<'a> Cx<'a> {
             raw.replace(find, replace),
         ))
     }
+}
+
+/// A short-form tag's one-entry mapping (see [`wrap_intrinsic`]): written as `!Tag …`.
+fn is_tag_mapping(text: &str, n: &Node) -> bool {
+    matches!(n.kind, NodeKind::Mapping { .. }) && text[n.span.start..].starts_with('!')
 }
 
 fn is_flow(n: &Node) -> bool {

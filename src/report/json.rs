@@ -23,7 +23,7 @@ pub fn document(report: &RunReport, mask: &Mask) -> Value {
         .map(|f| {
             json!({
                 "path": f.path,
-                "kind": f.kind.name(),
+                "kind": f.file_kind.unwrap_or(f.kind.name()),
                 "diff": f.diff,
                 "written": f.written,
             })

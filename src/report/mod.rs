@@ -121,6 +121,8 @@ pub struct FileReport {
     /// Relative to the current directory where possible, `/`-separated.
     pub path: String,
     pub kind: Kind,
+    /// What the whole file is when it holds objects of several kinds (`cloudformation`).
+    pub file_kind: Option<&'static str>,
     /// The exact unified diff of the fixes (unmasked: mask before printing).
     pub diff: Option<String>,
     /// The original and fixed text, for formats that need them.
