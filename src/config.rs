@@ -35,6 +35,7 @@ use serde_json::Value;
 use toml_edit::Item;
 
 use crate::document::Selector;
+use crate::document::lines::line_col;
 pub use crate::errors::ConfigError;
 use crate::meta::{self, matches_any};
 use crate::registry::is_digest;
@@ -556,14 +557,6 @@ fn value_to_json(v: &toml_edit::Value) -> Option<Value> {
         ),
         toml_edit::Value::Datetime(d) => Value::String(d.value().to_string()),
     })
-}
-
-fn line_col(text: &str, byte: usize) -> (usize, usize) {
-    let byte = byte.min(text.len());
-    let before = text.get(..byte).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! This layer knows nothing about AWS.
 
 pub mod json;
+pub mod lines;
 pub mod path;
 pub mod style;
 pub mod value;
@@ -17,6 +18,7 @@ pub mod yaml;
 
 use std::fmt;
 
+pub use lines::LineIndex;
 pub use path::{Path, Seg, Selector};
 pub use style::Style;
 
@@ -256,7 +258,7 @@ pub struct Document {
     value: Value,
     /// Learned from the text on first use: only documents that get edited need it.
     style: std::sync::OnceLock<Style>,
-    line_starts: Vec<usize>,
+    lines: LineIndex,
 }
 
 impl Document {
@@ -268,7 +270,7 @@ impl Document {
         };
         Ok(Document {
             style: std::sync::OnceLock::new(),
-            line_starts: line_starts(text),
+            lines: LineIndex::new(text),
             text: text.to_string(),
             format,
             root,
@@ -309,18 +311,7 @@ impl Document {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
-        let byte = byte.min(self.text.len());
-        let line = match self.line_starts.binary_search(&byte) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
-        let start = self.line_starts[line];
-        let mut b = byte;
-        while b > start && !self.text.is_char_boundary(b) {
-            b -= 1;
-        }
-        let col = self.text[start..b].chars().count() + 1;
-        (line + 1, col)
+        self.lines.line_col(&self.text, byte)
     }
 
     /// Where a path points, as 1-based line and column: the key of a mapping entry when the
@@ -394,14 +385,4 @@ fn op_name(op: &Op) -> &'static str {
         Op::ReplaceInScalar { .. } => "rewrite scalar",
         Op::Comment { .. } => "comment",
     }
-}
-
-fn line_starts(text: &str) -> Vec<usize> {
-    let mut v = vec![0];
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'\n' {
-            v.push(i + 1);
-        }
-    }
-    v
 }

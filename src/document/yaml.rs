@@ -25,17 +25,18 @@ use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use super::{
-    Document, EditError, Entry, Limits, Node, NodeKind, Op, ParseError, Path, Position,
+    Document, EditError, Entry, Limits, LineIndex, Node, NodeKind, Op, ParseError, Path, Position,
     ScalarStyle, Seg, Span, Splice,
 };
 
 // ---------------------------------------------------------------------------------------
 // Text helpers shared by parsing and lowering.
 
-/// Line starts of a text plus a cheap character-column → byte conversion.
-struct Lines<'a> {
+/// The line index of a text plus a cheap character-column → byte conversion (yaml-rust2's
+/// markers count characters).
+pub(super) struct Lines<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    index: LineIndex,
     ascii: Vec<bool>,
     /// Last conversion (line, col, byte): events mostly move forward, so continuing from the
     /// previous position keeps long non-ASCII lines from costing quadratic time.
@@ -43,32 +44,27 @@ struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Lines<'a> {
-        let mut starts = vec![0];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                starts.push(i + 1);
-            }
-        }
-        let ascii = (0..starts.len())
+    pub(super) fn new(text: &'a str) -> Lines<'a> {
+        let index = LineIndex::new(text);
+        let ascii = (0..index.starts().len())
             .map(|i| {
-                let end = starts.get(i + 1).copied().unwrap_or(text.len());
-                text[starts[i]..end].is_ascii()
+                index
+                    .line_span(text, i)
+                    .is_some_and(|(start, end)| text[start..end].is_ascii())
             })
             .collect();
         Lines {
             text,
-            starts,
+            index,
             ascii,
             cache: (usize::MAX, 0, 0),
         }
     }
 
     /// Byte offset of a 1-based line and 0-based character column.
-    fn byte_of(&mut self, line: usize, col: usize) -> Option<usize> {
+    pub(super) fn byte_of(&mut self, line: usize, col: usize) -> Option<usize> {
         let li = line.checked_sub(1)?;
-        let start = *self.starts.get(li)?;
-        let end = self.starts.get(li + 1).copied().unwrap_or(self.text.len());
+        let (start, end) = self.index.line_span(self.text, li)?;
         if self.ascii[li] {
             let b = start + col;
             return (b <= end).then_some(b);
@@ -88,23 +84,9 @@ impl<'a> Lines<'a> {
     }
 
     /// 1-based line and column (characters) of a byte offset.
-    fn line_col(&self, byte: usize) -> (usize, usize) {
-        line_col(self.text, &self.starts, byte)
+    pub(super) fn line_col(&self, byte: usize) -> (usize, usize) {
+        self.index.line_col(self.text, byte)
     }
-}
-
-fn line_col(text: &str, starts: &[usize], byte: usize) -> (usize, usize) {
-    let byte = byte.min(text.len());
-    let line = match starts.binary_search(&byte) {
-        Ok(i) => i,
-        Err(i) => i.saturating_sub(1),
-    };
-    let start = starts.get(line).copied().unwrap_or(0);
-    let mut b = byte;
-    while b > start && !text.is_char_boundary(b) {
-        b -= 1;
-    }
-    (line + 1, text[start..b].chars().count() + 1)
 }
 
 fn line_start(text: &str, pos: usize) -> usize {
