@@ -107,7 +107,16 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
             remaining = Some(findings);
             break;
         }
+        // The views of one template resource (one per `Fn::If` branch) read the same nodes:
+        // after one of them is fixed, the others' findings are stale until checked again.
+        let mut branch_fixed: HashSet<(std::path::PathBuf, String)> = HashSet::new();
         for (file, candidates) in chosen {
+            if let Front::Cfn(r) = &unit.files[file].front
+                && r.branch.is_some()
+                && !branch_fixed.insert((unit.files[file].path.clone(), r.logical_id.clone()))
+            {
+                continue;
+            }
             if !opts.one_at_a_time
                 && let Some(done) = apply_batch(&mut unit, config, opts, &candidates)
             {
@@ -695,6 +704,24 @@ fn check_rules(unit: &Unit, config: &Config, wanted: impl Fn(&str) -> bool) -> V
                 None => f,
             })
             .collect();
+        // A template resource with `Fn::If` values is checked once per branch: what both
+        // branches find outside the branches is one finding.
+        let mut seen = HashSet::new();
+        kept.retain(|f| {
+            let Some(file) = unit.files.get(f.file) else {
+                return true;
+            };
+            match &file.front {
+                Front::Cfn(r) if r.branch.is_some() => seen.insert((
+                    f.rule,
+                    file.path.clone(),
+                    r.logical_id.clone(),
+                    f.location.clone(),
+                    f.message.clone(),
+                )),
+                _ => true,
+            }
+        });
         // Per-path ignores and inline suppressions apply to the file a finding is in.
         kept.retain(|f| {
             let file = &unit.files[f.file];

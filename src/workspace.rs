@@ -144,7 +144,12 @@ impl Unit {
     pub fn single(&self, kind: Kind) -> Option<(usize, &File)> {
         let mut it = self.of_kind(kind);
         let first = it.next()?;
-        if it.next().is_some() {
+        // The views of one template resource, one per `Fn::If` branch, are one object.
+        let same = |a: &File, b: &File| match (&a.front, &b.front) {
+            (Front::Cfn(x), Front::Cfn(y)) => a.path == b.path && x.logical_id == y.logical_id,
+            _ => false,
+        };
+        if it.any(|(_, f)| !same(first.1, f)) {
             None
         } else {
             Some(first)

@@ -29,6 +29,16 @@ impl super::Rule for Rule {
             };
             let cfg_path = action_path.key("configuration");
             let name = action.get("name").and_then(Value::as_str).unwrap_or("?");
+            // A task definition template that a build writes (not in the repository) may
+            // carry the image already: no image mapping at all is then not a defect.
+            let unmapped =
+                cfg.get("Image1ContainerName").is_none() && cfg.get("Image1ArtifactName").is_none();
+            if unmapped
+                && template(cx.unit, cfg).is_none()
+                && template_built(cx, file, &action_path, action, cfg)
+            {
+                continue;
+            }
             if let Some(f) = container_name_finding(cx, file, &cfg_path, cfg, name) {
                 out.push(f);
             }
@@ -111,9 +121,19 @@ fn cfg_str<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
 fn template<'a>(unit: &'a Unit, cfg: &Value) -> Option<&'a Value> {
     let wanted = cfg_str(cfg, "TaskDefinitionTemplatePath").unwrap_or("taskdef.json");
     let wanted = wanted.rsplit('/').next().unwrap_or(wanted);
-    unit.of_kind(Kind::TaskDef)
+    // A template's task definition resource is CloudFormation's, not the action's template.
+    let files = || {
+        unit.of_kind(Kind::TaskDef)
+            .filter(|(i, _)| super::support::resource_id(unit, *i).is_none())
+    };
+    let mut all = files();
+    let only = match (all.next(), all.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    };
+    files()
         .find(|(_, f)| f.file_name() == wanted)
-        .or_else(|| unit.single(Kind::TaskDef))
+        .or(only)
         .and_then(|(_, f)| f.value())
 }
 
@@ -130,11 +150,18 @@ fn wanted_placeholder(
             None => Some(IMAGE1.to_string()),
             Some(p) => match placeholder_name(p) {
                 Some(inner) => Some(inner.to_string()),
+                // A container's name (of a task definition the unit declares, or named by
+                // the AppSpec or the service) is not a placeholder.
                 None if cx
                     .facts
                     .designated_containers
                     .iter()
                     .any(|(n, by)| n == p && *by != BY_PIPELINE)
+                    || cx
+                        .unit
+                        .of_kind(Kind::TaskDef)
+                        .filter_map(|(_, f)| f.value())
+                        .any(|td| container_names(td).contains(&p))
                     || !is_placeholder_text(p) =>
                 {
                     Some(IMAGE1.to_string())
@@ -265,6 +292,28 @@ fn build_outputs(pipeline: &Value, stage: usize, order: i64) -> BTreeSet<&str> {
         }
     }
     out
+}
+
+/// Whether the action's `TaskDefinitionTemplateArtifact` is the output of a build action
+/// that runs before it.
+fn template_built(
+    cx: &Context<'_>,
+    file: usize,
+    action_path: &Path,
+    action: &Value,
+    cfg: &Value,
+) -> bool {
+    let Some(artifact) = cfg_str(cfg, "TaskDefinitionTemplateArtifact") else {
+        return false;
+    };
+    let Some(pipeline_file) = cx.unit.files.get(file) else {
+        return false;
+    };
+    let (Some((_, root)), Some(pipeline)) = (pipeline_file.doc(), pipeline_file.value()) else {
+        return false;
+    };
+    stage_index(root, action_path)
+        .is_some_and(|stage| build_outputs(pipeline, stage, run_order(action)).contains(artifact))
 }
 
 fn artifact_finding(

@@ -12,6 +12,34 @@ use super::{Context, Finding};
 
 pub struct Rule;
 
+/// Whether an ECS (rolling) deploy action of the unit's pipelines deploys the service: by
+/// name, or in a template by `!Ref`/`!GetAtt` to the service's resource.
+fn deployed_by_ecs_action(cx: &Context<'_>, file: usize, svc: &Value) -> bool {
+    let name = svc.get("serviceName").and_then(Value::as_str);
+    let id = super::support::resource_id(cx.unit, file);
+    let names_it = |v: &Value| match v {
+        Value::String(s) => Some(s.as_str()) == name,
+        _ => {
+            let target =
+                v.get("Ref")
+                    .and_then(Value::as_str)
+                    .or_else(|| match v.get("Fn::GetAtt") {
+                        Some(Value::String(s)) => s.split('.').next(),
+                        Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+                        _ => None,
+                    });
+            target.is_some() && target == id
+        }
+    };
+    cx.unit.of_kind(Kind::CodePipeline).any(|(_, f)| {
+        crate::workspace::pipeline_actions(f.value()).any(|a| {
+            a.pointer("/actionTypeId/provider").and_then(Value::as_str) == Some("ECS")
+                && a.pointer("/configuration/ServiceName")
+                    .is_some_and(names_it)
+        })
+    })
+}
+
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
         "SV001"
@@ -25,7 +53,11 @@ impl super::Rule for Rule {
                 .unwrap_or("ECS");
             // The circuit breaker exists only for the ECS controller; a CodeDeploy pipeline
             // with a rolling service is X001's finding, not a reason to add one here.
-            if controller != "ECS" || cx.facts.deploy_path == DeployPath::CodeDeploy {
+            // In a pipeline that deploys with both, the ECS action names its service.
+            let rolling_action = deployed_by_ecs_action(cx, file, svc);
+            if controller != "ECS"
+                || (cx.facts.deploy_path == DeployPath::CodeDeploy && !rolling_action)
+            {
                 continue;
             }
             let dc = svc.get("deploymentConfiguration");

@@ -66,6 +66,11 @@ impl super::Rule for Rule {
             if !shipped.is_empty() && !shipped.contains(&cx.unit.files[file].file_name()) {
                 continue;
             }
+            // A template's task definition resource is registered by CloudFormation, never
+            // rendered by CodeDeployToECS: a placeholder there would be deployed as it is.
+            if super::support::resource_id(cx.unit, file).is_some() {
+                continue;
+            }
             let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
                 continue;
             };

@@ -129,9 +129,14 @@ impl super::Rule for Rule {
                     "Rotate {}: the values were committed in plain text and stay in the repository history and in every registered task definition revision",
                     names.join(", ")
                 ));
-                let (Some(region), Some(account)) =
-                    (cx.facts.region.as_deref(), cx.facts.account.as_deref())
-                else {
+                // In a template, the stack's own region and account are pseudo parameters.
+                let in_template = super::support::resource_id(cx.unit, file).is_some();
+                let known = match (cx.facts.region.as_deref(), cx.facts.account.as_deref()) {
+                    (Some(r), Some(a)) => Some((r, a)),
+                    _ if in_template => Some(("${AWS::Region}", "${AWS::AccountId}")),
+                    _ => None,
+                };
+                let Some((region, account)) = known else {
                     out.push(finding.follow_up(
                         "pipefix could not tell the AWS region and account of this task definition, so it cannot write the secrets' ARNs: move these variables to \"secrets\" with \"valueFrom\" set to each secret's ARN",
                     ));
@@ -150,13 +155,23 @@ impl super::Rule for Rule {
                         continue;
                     }
                     let sm_name = secret_name(&template, family, container, m.name);
+                    let pseudo = region.starts_with("${");
                     let arn = format!(
                         "arn:{}:secretsmanager:{region}:{account}:secret:{sm_name}",
-                        partition(region)
+                        if pseudo {
+                            "${AWS::Partition}"
+                        } else {
+                            partition(region)
+                        }
                     );
+                    let value_from = if pseudo {
+                        json!({"Fn::Sub": arn})
+                    } else {
+                        json!(arn)
+                    };
                     new_secrets.push((
                         m.name.to_string(),
-                        json!({"name": m.name, "valueFrom": arn}),
+                        json!({"name": m.name, "valueFrom": value_from}),
                     ));
                 }
                 let mut ops = Vec::new();
@@ -199,7 +214,10 @@ impl super::Rule for Rule {
                 if !new_secrets.is_empty() {
                     let arns: Vec<String> = new_secrets
                         .iter()
-                        .filter_map(|(_, v)| v.get("valueFrom").and_then(Value::as_str))
+                        .filter_map(|(_, v)| {
+                            let from = v.get("valueFrom")?;
+                            from.as_str().or_else(|| from.get("Fn::Sub")?.as_str())
+                        })
                         .map(str::to_string)
                         .collect();
                     let sm_names: Vec<&str> = arns
@@ -208,7 +226,8 @@ impl super::Rule for Rule {
                         .collect();
                     finding = finding
                         .follow_up(format!(
-                            "Create the secrets before the next deployment, with the rotated values, one per variable: write the value to a file outside the repository that only you can read, then `aws secretsmanager create-secret --region {region} --name NAME --secret-string file://FILE` and delete the file (never put the value on the command line); names: {}",
+                            "Create the secrets before the next deployment, with the rotated values, one per variable: write the value to a file outside the repository that only you can read, then `aws secretsmanager create-secret --region {} --name NAME --secret-string file://FILE` and delete the file (never put the value on the command line); names: {}",
+                            if region.starts_with("${") { "REGION (the stack's)" } else { region },
                             sm_names.join(", ")
                         ))
                         .follow_up(format!(

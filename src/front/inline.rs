@@ -38,14 +38,17 @@ fn sub_references(text: &str) -> usize {
         .count()
 }
 
-/// `${X}` written so that `Fn::Sub` leaves it to the shell.
-fn escape_sub(s: &str) -> String {
+/// `${X}` written so that `Fn::Sub` leaves it to the shell, unless the buildspec already
+/// has that very `${X}` (a reference of the template's, copied from an edited line).
+fn escape_sub(s: &str, existing: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find("${") {
         out.push_str(&rest[..i + 2]);
         rest = &rest[i + 2..];
-        if !rest.starts_with('!') {
+        let token = rest.find('}').map(|j| &rest[..=j]);
+        let known = token.is_some_and(|t| existing.contains(&format!("${{{t}")));
+        if !rest.starts_with('!') && !known {
             out.push('!');
         }
     }
@@ -53,27 +56,21 @@ fn escape_sub(s: &str) -> String {
     out
 }
 
-fn escape_sub_value(v: &mut Value) {
+fn escape_sub_value(v: &mut Value, existing: &str) {
     match v {
-        Value::String(s) if s.contains("${") => *s = escape_sub(s),
-        Value::Array(a) => a.iter_mut().for_each(escape_sub_value),
-        Value::Object(m) => m.values_mut().for_each(escape_sub_value),
+        Value::String(s) if s.contains("${") => *s = escape_sub(s, existing),
+        Value::Array(a) => a.iter_mut().for_each(|c| escape_sub_value(c, existing)),
+        Value::Object(m) => m.values_mut().for_each(|c| escape_sub_value(c, existing)),
         _ => {}
     }
 }
 
-fn escape_sub_op(op: &mut Op) {
+fn escape_sub_op(op: &mut Op, existing: &str) {
     match op {
         Op::Replace { value, .. } | Op::InsertKey { value, .. } | Op::InsertItem { value, .. } => {
-            escape_sub_value(value)
+            escape_sub_value(value, existing)
         }
-        Op::ReplaceInScalar { find, replace, .. } => {
-            // Only what the edit adds: `${` already in the text stays as written.
-            let added = replace.matches("${").count() > find.matches("${").count();
-            if added {
-                *replace = escape_sub(replace);
-            }
-        }
+        Op::ReplaceInScalar { replace, .. } => *replace = escape_sub(replace, existing),
         Op::Remove { .. } | Op::RenameKey { .. } | Op::Comment { .. } => {}
     }
 }
@@ -179,8 +176,13 @@ impl Inline {
         if self.sub
             && let Some(fix) = &mut f.fix
         {
+            let existing = self
+                .outer
+                .value_at(&self.at)
+                .and_then(Value::as_str)
+                .unwrap_or("");
             for op in &mut fix.ops {
-                escape_sub_op(op);
+                escape_sub_op(op, existing);
             }
         }
         f

@@ -133,3 +133,125 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// One finding of `cfn-lint --format json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CfnLintFinding {
+    /// `Rule.Id`, e.g. `E3002`.
+    pub rule: String,
+    /// `Location.Path`, each step as text (`Resources/Svc/Properties/Cluster`).
+    pub path: String,
+    pub line: u64,
+    pub message: String,
+}
+
+/// The cfn-lint oracle: lint every original and fixed template of `pairs` in ONE run of the
+/// validators' cfn-lint (`scripts/validators-requirements.txt`; it takes seconds to start), and
+/// return, per pair and in the same order, the E-level findings of the fixed file that the
+/// original does not have (compared by rule id and path in the template).
+///
+/// A finding whose path moved because a fix inserted a list item (a stage before others) is
+/// counted as new: the templates this is used on have no E-level finding to begin with.
+pub fn cfn_lint_new_errors(
+    python: &str,
+    pairs: &[(PathBuf, PathBuf)],
+) -> Result<Vec<Vec<CfnLintFinding>>, String> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let canon = |p: &Path| fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display()));
+    let mut files = Vec::new();
+    for (original, fixed) in pairs {
+        files.push(canon(original)?);
+        files.push(canon(fixed)?);
+    }
+    let mut unique = files.clone();
+    unique.sort();
+    unique.dedup();
+    let out = Command::new(python)
+        .arg("-c")
+        .arg("import sys; from cfnlint.runner import main; sys.argv[0] = 'cfn-lint'; sys.exit(main())")
+        .args(["--format", "json", "--"])
+        .args(&unique)
+        .output()
+        .map_err(|e| format!("cannot run cfn-lint with {python}: {e}"))?;
+    // Exit status: a bit mask of the levels found (2 error, 4 warning, 8 informational); 1 is
+    // a failure of cfn-lint itself.
+    let code = out.status.code().unwrap_or(-1);
+    if code == 1 || !(0..16).contains(&code) {
+        return Err(format!(
+            "cfn-lint failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "cfn-lint printed no JSON ({e}):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let mut errors: std::collections::HashMap<PathBuf, Vec<CfnLintFinding>> =
+        std::collections::HashMap::new();
+    for f in doc.as_array().ok_or("cfn-lint's JSON is not a list")? {
+        let rule = f["Rule"]["Id"].as_str().unwrap_or_default().to_string();
+        if f["Level"] != "Error" && !rule.starts_with('E') {
+            continue;
+        }
+        let file = PathBuf::from(f["Filename"].as_str().ok_or("a finding without Filename")?);
+        let file = fs::canonicalize(&file).unwrap_or(file);
+        let path = f["Location"]["Path"]
+            .as_array()
+            .map(|steps| {
+                steps
+                    .iter()
+                    .map(|s| match s {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default();
+        errors.entry(file).or_default().push(CfnLintFinding {
+            rule,
+            path,
+            line: f["Location"]["Start"]["LineNumber"].as_u64().unwrap_or(0),
+            message: f["Message"].as_str().unwrap_or_default().to_string(),
+        });
+    }
+    let none = Vec::new();
+    Ok(files
+        .chunks(2)
+        .map(|pair| {
+            let before = errors.get(&pair[0]).unwrap_or(&none);
+            errors
+                .get(&pair[1])
+                .unwrap_or(&none)
+                .iter()
+                .filter(|a| !before.iter().any(|b| b.rule == a.rule && b.path == a.path))
+                .cloned()
+                .collect()
+        })
+        .collect())
+}
+
+/// Every E-level cfn-lint finding of each file (the oracle's view of templates before fixing).
+pub fn cfn_lint_errors(
+    python: &str,
+    files: &[PathBuf],
+) -> Result<Vec<Vec<CfnLintFinding>>, String> {
+    let empty = tempfile::NamedTempFile::with_suffix(".yaml").map_err(|e| e.to_string())?;
+    fs::write(
+        empty.path(),
+        "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let pairs: Vec<(PathBuf, PathBuf)> = files
+        .iter()
+        .map(|f| (empty.path().to_path_buf(), f.clone()))
+        .collect();
+    cfn_lint_new_errors(python, &pairs)
+}
