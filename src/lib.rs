@@ -6,6 +6,11 @@
 //! [`engine`] (apply, verify, repeat to a fixed point, on [`document`]s) → [`write`]
 //! (atomic) and [`report`] (diff, patch, summaries). [`run`] wires them; [`cli`] is the
 //! command line.
+//!
+//! Below them: [`errors`] (every input error with its place), [`meta`] (the catalog's data
+//! from `patches/`), [`finding`] (what a fix reports), [`front`] (raw files and CloudFormation
+//! resources as the values rules read), [`config`]. Each module uses only the layers below it
+//! (`docs/architecture.md`; `tests/module_layers.rs` checks it).
 
 pub mod catalog;
 pub mod cli;

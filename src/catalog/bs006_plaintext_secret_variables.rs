@@ -67,7 +67,7 @@ impl super::Rule for Rule {
         let project = project_name(cx);
         // An empty `secret_id` is its default.
         let id_template = if params.secret_id.is_empty() {
-            match super::params_for::<Params>(&Config::default(), self.id()) {
+            match super::default_params::<Params>(self.id()) {
                 Ok(d) => d.secret_id,
                 Err(_) => return,
             }

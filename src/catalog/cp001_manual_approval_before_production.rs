@@ -35,7 +35,7 @@ impl super::Rule for Rule {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let (Ok(params), Ok(defaults)) = (
             cx.params::<Params>(),
-            super::params_for::<Params>(&Config::default(), self.id()),
+            super::default_params::<Params>(self.id()),
         ) else {
             return;
         };

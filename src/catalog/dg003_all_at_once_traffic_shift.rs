@@ -88,7 +88,7 @@ impl super::Rule for Rule {
         };
         // An empty `deployment_config` is its default.
         let target = if params.deployment_config.is_empty() {
-            match super::params_for::<Params>(&Config::default(), self.id()) {
+            match super::default_params::<Params>(self.id()) {
                 Ok(d) => d.deployment_config,
                 Err(_) => return,
             }

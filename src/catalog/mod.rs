@@ -42,6 +42,12 @@ impl Context<'_> {
     }
 }
 
+/// The catalog defaults of fix `id`'s parameters alone, for a parameter whose empty value
+/// means its default.
+pub fn default_params<P: DeserializeOwned>(id: &str) -> Result<P, String> {
+    params_for(&Config::default(), id)
+}
+
 /// The parameters of fix `id`: the defaults of its catalog file (`[parameters.<name>]` in
 /// `patches/<ID>-<name>.toml`) with `pipefix.toml` `[rules.<ID>]` over them, read through
 /// serde into the fix's struct (`#[serde(deny_unknown_fields)]`, no field defaults: the
