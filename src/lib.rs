@@ -12,6 +12,7 @@
 //! resources as the values rules read), [`config`]. Each module uses only the layers below it
 //! (`docs/architecture.md`; `tests/module_layers.rs` checks it).
 
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod config;

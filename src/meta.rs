@@ -52,6 +52,9 @@ pub struct Meta {
     pub safe_when: String,
     #[serde(default)]
     pub references: Vec<Reference>,
+    /// What to change in an AWS CDK app, for findings in templates the CDK generated.
+    #[serde(default)]
+    pub cdk: Option<String>,
     #[serde(default)]
     pub parameters: BTreeMap<String, Parameter>,
     #[serde(default)]

@@ -18,6 +18,7 @@ const LAYERS: &[&str] = &[
     "config",
     "config_edit",
     "workspace",
+    "aws",
     "discover",
     "catalog",
     "engine",

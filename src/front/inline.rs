@@ -109,7 +109,7 @@ impl Inline {
             _ => return None,
         };
         let read_only = if generated {
-            Some("the CDK generated this template: change the buildspec in the CDK app".into())
+            Some("the CDK generated this template; change the project's `buildSpec` in the CDK app, not cdk.out".into())
         } else {
             match (outer.format(), style) {
                 (Format::Json, _) | (Format::Yaml, ScalarStyle::Literal) => None,

@@ -567,19 +567,9 @@ impl Resource {
     }
 
     /// Translate a fix; `Err` says why it cannot be applied to the template.
-    fn lower_fix(&self, doc: &Document, fix: Fix) -> (Option<Fix>, Option<String>) {
+    fn lower_fix(&self, doc: &Document, rule: &str, fix: Fix) -> (Option<Fix>, Option<String>) {
         if self.generated {
-            let at = self
-                .cdk_path
-                .as_deref()
-                .map(|p| format!(" (construct `{p}`)"))
-                .unwrap_or_default();
-            return (
-                None,
-                Some(format!(
-                    "the CDK generated this template: change the CDK app{at}, not its output"
-                )),
-            );
+            return (None, Some(self.cdk_note(rule)));
         }
         let mut ops = Vec::new();
         let mut safety = fix.safety;
@@ -602,6 +592,23 @@ impl Resource {
         (Some(fix), note)
     }
 
+    /// What to change instead of CDK output: the construct and, from the catalog, the
+    /// property of the CDK app.
+    fn cdk_note(&self, rule: &str) -> String {
+        let at = self
+            .cdk_path
+            .as_deref()
+            .map(|p| format!(" `{p}`"))
+            .unwrap_or_default();
+        let what = crate::meta::get(rule)
+            .and_then(|m| m.cdk.as_deref())
+            .map(|c| format!(": set {c}"))
+            .unwrap_or_default();
+        format!(
+            "the CDK generated this template; change the construct{at} in the CDK app{what}, not cdk.out"
+        )
+    }
+
     /// A finding about the view, addressed in the template.
     pub fn lower(&self, doc: &Document, mut f: Finding) -> Finding {
         let mut notes = Vec::new();
@@ -614,7 +621,7 @@ impl Resource {
             f.location = Location::Node(w.path);
         }
         if let Some(fix) = f.fix.take() {
-            let (fix, note) = self.lower_fix(doc, fix);
+            let (fix, note) = self.lower_fix(doc, f.rule, fix);
             f.fix = fix;
             notes.extend(note);
         }

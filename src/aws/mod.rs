@@ -1,0 +1,176 @@
+//! The typed model: borrowed views of the objects a pipeline is made of, in the AWS API's
+//! names, each carrying its address in its document.
+//!
+//! A rule reads `container.health_check()?.start_period()` instead of walking raw keys, and
+//! edits through the address the value came with (`hc.path("startPeriod")`). The views are
+//! the same whichever front end produced the value (a raw CLI file or a CloudFormation
+//! resource): the front end translates the addresses back (see [`crate::front`]).
+//!
+//! A view never guesses: a key that holds something other than the type it should (a
+//! template token, a computed CloudFormation value) reads as [`Field::Other`], which rules
+//! treat as "not mine to judge", distinct from [`Field::Missing`].
+
+pub mod appspec;
+pub mod pipeline;
+pub mod service;
+pub mod target_group;
+pub mod task_definition;
+
+use serde_json::Value;
+
+use crate::document::Path;
+use crate::model::Kind;
+use crate::workspace::Unit;
+
+pub use appspec::AppSpec;
+pub use pipeline::{Action, Pipeline, Stage};
+pub use service::{DeploymentGroup, Service};
+pub use target_group::TargetGroup;
+pub use task_definition::{Container, HealthCheck, TaskDefinition};
+
+/// A value of a view and its address (owned: the address of a nested value is built).
+#[derive(Clone, Debug)]
+pub struct At<'a> {
+    pub value: &'a Value,
+    pub at: Path,
+}
+
+/// What a key holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field<T> {
+    Missing,
+    Value(T),
+    /// Something else than the type the API wants (a token, a computed value).
+    Other,
+}
+
+impl<T> Field<T> {
+    pub fn value(self) -> Option<T> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value, or `default` when the key is absent (what AWS uses then); `None` for
+    /// something that cannot be judged.
+    pub fn or_default(self, default: T) -> Option<T> {
+        match self {
+            Field::Value(v) => Some(v),
+            Field::Missing => Some(default),
+            Field::Other => None,
+        }
+    }
+
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Field::Missing)
+    }
+}
+
+impl<'a> At<'a> {
+    pub fn new(value: &'a Value, at: Path) -> At<'a> {
+        At { value, at }
+    }
+
+    /// The address of a key of this object (present or not: where an insert goes).
+    pub fn path(&self, key: &str) -> Path {
+        self.at.key(key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<At<'a>> {
+        Some(At::new(self.value.get(key)?, self.at.key(key)))
+    }
+
+    pub fn str(&self, key: &str) -> Option<&'a str> {
+        self.value.get(key).and_then(Value::as_str)
+    }
+
+    /// A whole non-negative number (a float with no fraction counts, as AWS reads it).
+    pub fn u64(&self, key: &str) -> Field<u64> {
+        match self.value.get(key) {
+            None | Some(Value::Null) => Field::Missing,
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                        .map(|f| f as u64)
+                })
+                .map_or(Field::Other, Field::Value),
+            Some(_) => Field::Other,
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> Field<bool> {
+        match self.value.get(key) {
+            None | Some(Value::Null) => Field::Missing,
+            Some(Value::Bool(b)) => Field::Value(*b),
+            Some(_) => Field::Other,
+        }
+    }
+
+    /// The items of a list, each with its address.
+    pub fn items(&self, key: &str) -> Vec<At<'a>> {
+        let list = self.at.key(key);
+        self.value
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, v)| At::new(v, list.index(i)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn is_object(&self) -> bool {
+        self.value.is_object()
+    }
+}
+
+/// The objects of one kind in a unit: file index and the object with its address.
+pub fn objects(unit: &Unit, kind: Kind) -> impl Iterator<Item = (usize, At<'_>)> {
+    unit.of_kind(kind)
+        .filter_map(|(i, f)| Some((i, At::new(f.value()?, f.doc()?.1.clone()))))
+}
+
+pub fn task_definitions(unit: &Unit) -> impl Iterator<Item = (usize, TaskDefinition<'_>)> {
+    objects(unit, Kind::TaskDef).map(|(i, at)| (i, TaskDefinition(at)))
+}
+
+pub fn services(unit: &Unit) -> impl Iterator<Item = (usize, Service<'_>)> {
+    objects(unit, Kind::EcsService).map(|(i, at)| (i, Service(at)))
+}
+
+pub fn deployment_groups(unit: &Unit) -> impl Iterator<Item = (usize, DeploymentGroup<'_>)> {
+    objects(unit, Kind::DeploymentGroup).map(|(i, at)| (i, DeploymentGroup(at)))
+}
+
+pub fn pipelines(unit: &Unit) -> impl Iterator<Item = (usize, Pipeline<'_>)> {
+    objects(unit, Kind::CodePipeline).map(|(i, at)| (i, Pipeline(at)))
+}
+
+pub fn appspecs(unit: &Unit) -> impl Iterator<Item = (usize, AppSpec<'_>)> {
+    objects(unit, Kind::Appspec).map(|(i, at)| (i, AppSpec(at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_tell_missing_from_other() {
+        let v = json!({"a": 5, "b": "5", "c": 2.0, "d": true, "e": null});
+        let at = At::new(&v, Path::root());
+        assert_eq!(at.u64("a"), Field::Value(5));
+        assert_eq!(at.u64("b"), Field::Other);
+        assert_eq!(at.u64("c"), Field::Value(2));
+        assert_eq!(at.u64("x"), Field::Missing);
+        assert_eq!(at.u64("e"), Field::Missing);
+        assert_eq!(at.bool("d"), Field::Value(true));
+        assert_eq!(at.u64("x").or_default(30), Some(30));
+        assert_eq!(at.u64("b").or_default(30), None);
+    }
+}

@@ -1,0 +1,156 @@
+//! A CodePipeline declaration: stages and actions.
+
+use serde_json::Value;
+
+use super::At;
+
+/// The pipeline declaration (inside `{"pipeline": …}` for get-pipeline output).
+#[derive(Clone, Debug)]
+pub struct Pipeline<'a>(pub At<'a>);
+
+#[derive(Clone, Debug)]
+pub struct Stage<'a> {
+    pub at: At<'a>,
+    pub index: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Action<'a> {
+    pub at: At<'a>,
+    /// The stage it belongs to.
+    pub stage: usize,
+    pub index: usize,
+}
+
+impl<'a> Pipeline<'a> {
+    pub fn name(&self) -> Option<&'a str> {
+        self.0.str("name")
+    }
+
+    pub fn stages(&self) -> Vec<Stage<'a>> {
+        self.0
+            .items("stages")
+            .into_iter()
+            .enumerate()
+            .map(|(index, at)| Stage { at, index })
+            .collect()
+    }
+
+    /// Every action, stage by stage.
+    pub fn actions(&self) -> Vec<Action<'a>> {
+        self.stages().iter().flat_map(Stage::actions).collect()
+    }
+}
+
+impl<'a> Stage<'a> {
+    pub fn name(&self) -> Option<&'a str> {
+        self.at.str("name")
+    }
+
+    pub fn actions(&self) -> Vec<Action<'a>> {
+        self.at
+            .items("actions")
+            .into_iter()
+            .enumerate()
+            .map(|(index, at)| Action {
+                at,
+                stage: self.index,
+                index,
+            })
+            .collect()
+    }
+}
+
+impl<'a> Action<'a> {
+    pub fn name(&self) -> Option<&'a str> {
+        self.at.str("name")
+    }
+
+    fn type_id(&self, key: &str) -> Option<&'a str> {
+        self.at
+            .value
+            .get("actionTypeId")?
+            .get(key)
+            .and_then(Value::as_str)
+    }
+
+    pub fn category(&self) -> Option<&'a str> {
+        self.type_id("category")
+    }
+
+    pub fn owner(&self) -> Option<&'a str> {
+        self.type_id("owner")
+    }
+
+    pub fn provider(&self) -> Option<&'a str> {
+        self.type_id("provider")
+    }
+
+    /// A `configuration` value (a free-form map of strings).
+    pub fn configuration(&self, key: &str) -> Option<&'a Value> {
+        self.at.value.get("configuration")?.get(key)
+    }
+
+    pub fn run_order(&self) -> i64 {
+        self.at
+            .value
+            .get("runOrder")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+    }
+
+    fn artifact_names(&self, key: &str) -> Vec<&'a str> {
+        self.at
+            .items(key)
+            .iter()
+            .filter_map(|a| a.str("name"))
+            .collect()
+    }
+
+    pub fn input_artifacts(&self) -> Vec<&'a str> {
+        self.artifact_names("inputArtifacts")
+    }
+
+    pub fn output_artifacts(&self) -> Vec<&'a str> {
+        self.artifact_names("outputArtifacts")
+    }
+
+    /// A deploy action of the given provider (`ECS`, `CodeDeployToECS`, …).
+    pub fn deploys_with(&self, provider: &str) -> bool {
+        self.category() == Some("Deploy") && self.provider() == Some(provider)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Path;
+    use serde_json::json;
+
+    #[test]
+    fn stages_and_actions() {
+        let v = json!({"name": "p", "stages": [
+            {"name": "Source", "actions": [{"name": "S", "actionTypeId": {"category": "Source",
+              "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+              "outputArtifacts": [{"name": "Src"}]}]},
+            {"name": "Deploy", "actions": [{"name": "D", "runOrder": 2, "actionTypeId":
+              {"category": "Deploy", "owner": "AWS", "provider": "ECS", "version": "1"},
+              "configuration": {"ServiceName": "shop"}, "inputArtifacts": [{"name": "Build"}]}]}]});
+        let p = Pipeline(At::new(&v, Path::root().key("pipeline")));
+        let actions = p.actions();
+        assert_eq!(actions.len(), 2);
+        let d = &actions[1];
+        assert!(d.deploys_with("ECS") && !d.deploys_with("CodeDeployToECS"));
+        assert_eq!((d.stage, d.index, d.run_order()), (1, 0, 2));
+        assert_eq!(
+            d.configuration("ServiceName").and_then(Value::as_str),
+            Some("shop")
+        );
+        assert_eq!(d.input_artifacts(), vec!["Build"]);
+        assert_eq!(actions[0].output_artifacts(), vec!["Src"]);
+        assert_eq!(
+            d.at.path("configuration").to_string(),
+            "$['pipeline']['stages'][1]['actions'][0]['configuration']"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! An ECS task definition, its containers and their health checks.
+
+use serde_json::Value;
+
+use super::{At, Field};
+
+/// `RegisterTaskDefinition`'s input (or a described task definition).
+#[derive(Clone, Debug)]
+pub struct TaskDefinition<'a>(pub At<'a>);
+
+impl<'a> TaskDefinition<'a> {
+    pub fn family(&self) -> Option<&'a str> {
+        self.0.str("family")
+    }
+
+    pub fn execution_role_arn(&self) -> Option<&'a str> {
+        self.0.str("executionRoleArn")
+    }
+
+    pub fn containers(&self) -> Vec<Container<'a>> {
+        self.0
+            .items("containerDefinitions")
+            .into_iter()
+            .enumerate()
+            .map(|(index, at)| Container { at, index })
+            .collect()
+    }
+
+    /// Whether it may run on Fargate (`requiresCompatibilities` names it, or nothing is said).
+    pub fn fargate(&self) -> bool {
+        match self.0.value.get("requiresCompatibilities") {
+            Some(Value::Array(a)) => a.iter().any(|c| c.as_str() == Some("FARGATE")),
+            _ => self.0.str("networkMode") == Some("awsvpc"),
+        }
+    }
+}
+
+/// One of `containerDefinitions`.
+#[derive(Clone, Debug)]
+pub struct Container<'a> {
+    pub at: At<'a>,
+    /// Its index in `containerDefinitions`.
+    pub index: usize,
+}
+
+impl<'a> Container<'a> {
+    pub fn name(&self) -> Option<&'a str> {
+        self.at.str("name")
+    }
+
+    pub fn image(&self) -> Option<&'a str> {
+        self.at.str("image").map(str::trim)
+    }
+
+    pub fn health_check(&self) -> Option<HealthCheck<'a>> {
+        let hc = self.at.get("healthCheck")?;
+        hc.is_object().then_some(HealthCheck(hc))
+    }
+
+    /// `environment` entries as (entry, name, value) where both are strings.
+    pub fn environment(&self) -> Vec<(At<'a>, &'a str, &'a str)> {
+        self.at
+            .items("environment")
+            .into_iter()
+            .filter_map(|e| {
+                let (n, v) = (e.str("name")?, e.str("value")?);
+                Some((e, n, v))
+            })
+            .collect()
+    }
+
+    /// The names of the variables it reads from `secrets`.
+    pub fn secret_names(&self) -> Vec<&'a str> {
+        self.at
+            .items("secrets")
+            .iter()
+            .filter_map(|s| s.str("name"))
+            .collect()
+    }
+}
+
+/// A container's `healthCheck`.
+#[derive(Clone, Debug)]
+pub struct HealthCheck<'a>(pub At<'a>);
+
+impl<'a> HealthCheck<'a> {
+    pub fn interval(&self) -> Field<u64> {
+        self.0.u64("interval")
+    }
+
+    pub fn timeout(&self) -> Field<u64> {
+        self.0.u64("timeout")
+    }
+
+    pub fn retries(&self) -> Field<u64> {
+        self.0.u64("retries")
+    }
+
+    pub fn start_period(&self) -> Field<u64> {
+        self.0.u64("startPeriod")
+    }
+
+    pub fn path(&self, key: &str) -> crate::document::Path {
+        self.0.path(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Path;
+    use serde_json::json;
+
+    #[test]
+    fn containers_and_health_checks_carry_their_address() {
+        let v = json!({"family": "shop", "containerDefinitions": [
+            {"name": "envoy", "image": "envoy:1"},
+            {"name": "web", "image": " shop:1 ", "healthCheck": {"interval": 5, "retries": "3"},
+             "environment": [{"name": "A", "value": "1"}, {"name": "B"}],
+             "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn"}]}]});
+        let td = TaskDefinition(At::new(&v, Path::root().key("taskDefinition")));
+        assert_eq!(td.family(), Some("shop"));
+        let c = &td.containers()[1];
+        assert_eq!(
+            (c.name(), c.image(), c.index),
+            (Some("web"), Some("shop:1"), 1)
+        );
+        let hc = c.health_check().expect("health check");
+        assert_eq!(hc.interval(), Field::Value(5));
+        assert_eq!(hc.retries(), Field::Other);
+        assert_eq!(hc.start_period(), Field::Missing);
+        assert_eq!(
+            hc.path("startPeriod").to_string(),
+            "$['taskDefinition']['containerDefinitions'][1]['healthCheck']['startPeriod']"
+        );
+        assert_eq!(c.environment().len(), 1);
+        assert_eq!(c.secret_names(), vec!["DB_PASSWORD"]);
+        assert!(td.containers()[0].health_check().is_none());
+    }
+}
