@@ -343,7 +343,7 @@ impl Resource {
             condition: None,
         };
         for seg in rel {
-            self.into_branch(&mut w);
+            self.enter_branch(&mut w);
             if w.through.is_none() {
                 w.through = w.target.and_then(intrinsic);
             }
@@ -372,7 +372,7 @@ impl Resource {
                 }
             }
         }
-        self.into_branch(&mut w);
+        self.enter_branch(&mut w);
         w
     }
 
@@ -385,7 +385,7 @@ impl Resource {
     }
 
     /// Step into this view's branch of an `Fn::If` at the walk's position.
-    fn into_branch<'a>(&self, w: &mut Walk<'a>) {
+    fn enter_branch<'a>(&self, w: &mut Walk<'a>) {
         let Some(k) = self.branch else {
             return;
         };
