@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::catalog::meta;
-use crate::config::is_digest;
+use crate::meta;
+use crate::registry::is_digest;
 use crate::report::text;
 use crate::run::{self, RunOptions};
 

@@ -34,8 +34,11 @@ use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde_json::Value;
 use toml_edit::Item;
 
-use crate::catalog::meta;
 use crate::document::Selector;
+use crate::document::lines::line_col;
+pub use crate::errors::ConfigError;
+use crate::meta::{self, matches_any};
+use crate::registry::is_digest;
 
 pub const FILE_NAME: &str = "pipefix.toml";
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -113,17 +116,14 @@ impl Default for Config {
     }
 }
 
-/// A configuration error, with the 1-based line it is on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
 impl Config {
     pub fn param(&self, id: &str, name: &str) -> Option<&Value> {
         self.params.get(id)?.get(name)
+    }
+
+    /// The `[rules.<ID>]` parameters set for fix `id`.
+    pub fn params_of(&self, id: &str) -> impl Iterator<Item = (&String, &Value)> {
+        self.params.get(id).into_iter().flatten()
     }
 
     pub fn set_param(&mut self, id: &str, name: &str, value: Value) {
@@ -136,7 +136,6 @@ impl Config {
     /// Whether fix `id` is in the selected set, whatever the path: `select` (or, without it,
     /// the catalog's default set), plus `extend-select`, minus `ignore`.
     pub fn selected(&self, id: &str) -> bool {
-        use crate::catalog::matches_any;
         let chosen = if self.select.is_empty() {
             meta::get(id).is_none_or(|m| m.default)
         } else {
@@ -147,7 +146,6 @@ impl Config {
 
     /// Whether fix `id` runs on `path` (a path as discovered).
     pub fn enabled(&self, id: &str, path: &FsPath) -> bool {
-        use crate::catalog::matches_any;
         if !self.selected(id) {
             return false;
         }
@@ -185,19 +183,6 @@ impl Config {
             Some(m) => m.is_match(self.relative(path)),
             None => true,
         }
-    }
-
-    /// The configuration file's name as shown to the user.
-    pub fn shown_source(&self) -> String {
-        self.source
-            .as_deref()
-            .map(crate::run::display_path)
-            .unwrap_or_else(|| FILE_NAME.to_string())
-    }
-
-    /// Where entry `s` is written, as `FILE:LINE`.
-    pub fn suppression_origin(&self, s: &Suppression) -> String {
-        format!("{}:{}", self.shown_source(), s.line)
     }
 
     /// Read and check a configuration file.
@@ -403,6 +388,13 @@ impl Config {
                                     ),
                                 ));
                             }
+                            // A count of seconds or minutes is a whole number, never negative.
+                            if default.is_u64() && !v.is_u64() {
+                                return Err(err(
+                                    value,
+                                    format!("{id}.{name} must be a whole number, 0 or more"),
+                                ));
+                            }
                             // Patterns are compiled here so that a typo names its line
                             // instead of silently falling back to the default.
                             if name.ends_with("_pattern")
@@ -526,11 +518,6 @@ fn suppression(text: &str, t: &toml_edit::Table) -> Result<Suppression, ConfigEr
     })
 }
 
-pub fn is_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 fn same_type(a: &Value, b: &Value) -> bool {
     matches!(
         (a, b),
@@ -570,14 +557,6 @@ fn value_to_json(v: &toml_edit::Value) -> Option<Value> {
         ),
         toml_edit::Value::Datetime(d) => Value::String(d.value().to_string()),
     })
-}
-
-fn line_col(text: &str, byte: usize) -> (usize, usize) {
-    let byte = byte.min(text.len());
-    let before = text.get(..byte).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 #[cfg(test)]
@@ -667,5 +646,10 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = Config::parse("[rules.TD003]\nnope = 1\n").unwrap_err();
         assert!(e.message.contains("has no parameter"), "{}", e.message);
+        for bad in ["-5", "1.5"] {
+            let e = Config::parse(&format!("\n[rules.TD003]\nstartup_time = {bad}\n")).unwrap_err();
+            assert_eq!(e.line, 3, "{bad}");
+            assert!(e.message.contains("whole number"), "{}", e.message);
+        }
     }
 }

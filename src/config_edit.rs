@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use serde_json::Value;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
 
-use crate::catalog::meta;
 use crate::config::{Config, DEFAULT_MAX_FILE_SIZE};
+use crate::meta;
 
 /// The text `pipefix init` writes: every setting, commented out at its default, and the
 /// parameters of every fix of the catalog.

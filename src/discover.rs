@@ -10,22 +10,7 @@ use crate::front::Front;
 use crate::model;
 use crate::workspace::{Body, File, Unit};
 
-/// A file that could not be read, parsed or written: `path:line:col: message`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileError {
-    pub path: PathBuf,
-    pub line: Option<(usize, usize)>,
-    pub message: String,
-}
-
-impl std::fmt::Display for FileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some((l, c)) => write!(f, "{}:{l}:{c}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
-    }
-}
+pub use crate::errors::FileError;
 
 /// A candidate file: where it was found and which root it belongs to.
 #[derive(Clone, Debug)]

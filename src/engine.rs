@@ -12,10 +12,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
-use crate::catalog::{self, Context, Finding, Location, Rule, Safety, meta};
+use crate::catalog::{self, Context, Finding, Location, Rule};
 use crate::config::Config;
 use crate::document::{Document, Limits, Path};
 use crate::front::Front;
+use crate::meta::{self, Safety};
 use crate::model::Kind;
 use crate::workspace::{Body, Facts, Unit};
 

@@ -6,6 +6,11 @@
 //! [`engine`] (apply, verify, repeat to a fixed point, on [`document`]s) → [`write`]
 //! (atomic) and [`report`] (diff, patch, summaries). [`run`] wires them; [`cli`] is the
 //! command line.
+//!
+//! Below them: [`errors`] (every input error with its place), [`meta`] (the catalog's data
+//! from `patches/`), [`finding`] (what a fix reports), [`front`] (raw files and CloudFormation
+//! resources as the values rules read), [`config`]. Each module uses only the layers below it
+//! (`docs/architecture.md`; `tests/module_layers.rs` checks it).
 
 pub mod aws;
 pub mod catalog;
@@ -15,8 +20,11 @@ pub mod config_edit;
 pub mod discover;
 pub mod document;
 pub mod engine;
+pub mod errors;
+pub mod finding;
 pub mod front;
 pub mod interrupt;
+pub mod meta;
 pub mod model;
 pub mod registry;
 pub mod report;

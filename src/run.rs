@@ -1,7 +1,7 @@
 //! One run: discover → load and classify → check → fix → verify → write, unit by unit, in
 //! parallel across units, with the report in path order whatever the scheduling.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::discover::{self, Candidate, FileError, Loaded};
@@ -9,7 +9,9 @@ use crate::document::Limits;
 use crate::engine::Status;
 use crate::engine::{self, Options};
 use crate::interrupt;
-use crate::report::{FileReport, FindingReport, RunReport, SuppressionReport, UnitReport, diff};
+use crate::report::{
+    FileReport, FindingReport, RunReport, SuppressionReport, UnitReport, diff, display_path,
+};
 use crate::write::{self, Sink};
 
 #[derive(Clone, Debug)]
@@ -515,22 +517,4 @@ fn run_group(
             },
         });
     }
-}
-
-/// A path as shown to the user: relative to the current directory where possible, without
-/// `./`, with `/` separators (as `git apply` expects).
-pub fn display_path(p: &Path) -> String {
-    let rel = if p.is_absolute() {
-        std::env::current_dir()
-            .ok()
-            .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-            .unwrap_or_else(|| p.to_path_buf())
-    } else {
-        p.to_path_buf()
-    };
-    let cleaned: PathBuf = rel
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect();
-    cleaned.to_string_lossy().replace('\\', "/")
 }

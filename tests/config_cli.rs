@@ -124,6 +124,12 @@ fn configuration_errors_name_their_line() {
             "same type",
         ),
         ("select = []\n\n[rules.NOPE1]\nx = 1\n", 3, "unknown fix id"),
+        (
+            "[rules.DG004]\n\nmax_wiat = 30\n",
+            3,
+            "DG004 has no parameter \"max_wiat\"",
+        ),
+        ("[rules.DG004]\nmax_wait = -5\n", 2, "whole number"),
         ("[per-path-ignores]\n\"a/[\" = [\"TD\"]\n", 2, "bad glob"),
         ("unsafe-fixes = \"yes\"\n", 1, "true or false"),
     ] {

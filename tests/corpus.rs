@@ -60,7 +60,7 @@ fn corpus_survives_and_fixes_converge() {
     assert!(!changed.is_empty(), "nothing in the corpus was fixed");
     for (path, old) in &before {
         let new = fs::read(path).expect("read");
-        let shown = run::display_path(path);
+        let shown = pipefix::report::display_path(path);
         let report = first.files().find(|f| f.path == shown);
         match report {
             Some(f) if f.written => {

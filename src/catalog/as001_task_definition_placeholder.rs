@@ -2,16 +2,18 @@
 
 use serde_json::Value;
 
-use crate::document::{Op, Path};
+use crate::document::Op;
 use crate::model::Kind;
 use crate::workspace::{DeployPath, Unit, pipeline_actions};
 
+use super::buildspec::shipped_files;
+use super::codedeploy::{
+    TASK_DEFINITION_PLACEHOLDER as PLACEHOLDER, build_writes_image_detail, ecs_resources,
+};
 use super::support::{codedeploy_actions, docs_of, is_template_value};
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
-
-pub const PLACEHOLDER: &str = "<TASK_DEFINITION>";
 
 /// Whether the AppSpec is deployed by CodePipeline's CodeDeployToECS action: the pipeline says
 /// so, or the AppSpec ships with a buildspec (a `create-deployment` by hand needs a real ARN).
@@ -22,28 +24,6 @@ pub fn through_pipeline(unit: &Unit) -> bool {
         })
     });
     by_pipeline || unit.of_kind(Kind::Buildspec).next().is_some()
-}
-
-/// Each ECS service resource of an AppSpec: (path of its Properties, the Properties).
-pub fn ecs_resources<'a>(appspec: &'a Value, root: &Path) -> Vec<(Path, &'a Value)> {
-    let mut out = Vec::new();
-    let Some(resources) = appspec.get("Resources").and_then(Value::as_array) else {
-        return out;
-    };
-    for (i, r) in resources.iter().enumerate() {
-        for (name, res) in r.as_object().into_iter().flatten() {
-            if res.get("Type").and_then(Value::as_str) != Some("AWS::ECS::Service") {
-                continue;
-            }
-            if let Some(props) = res.get("Properties").filter(|p| p.is_object()) {
-                out.push((
-                    root.key("Resources").index(i).key(name).key("Properties"),
-                    props,
-                ));
-            }
-        }
-    }
-    out
 }
 
 impl super::Rule for Rule {
@@ -60,8 +40,8 @@ impl super::Rule for Rule {
         let pipeline = !codedeploy_actions(cx.unit).is_empty();
         // Without it, the build must show that it feeds CodeDeployToECS: it writes
         // imageDetail.json or ships the AppSpec.
-        let shipped = super::td001_image_placeholder::shipped_files(cx.unit);
-        let fed = super::td001_image_placeholder::build_writes_image_detail(cx.unit);
+        let shipped = shipped_files(cx.unit);
+        let fed = build_writes_image_detail(cx.unit);
         for (file, appspec, root) in docs_of(cx.unit, Kind::Appspec) {
             if !pipeline && !fed && !shipped.contains(&cx.unit.files[file].file_name()) {
                 continue;
@@ -102,7 +82,6 @@ impl super::Rule for Rule {
                     )
                     .with_fix(
                         format!("set TaskDefinition to {PLACEHOLDER}"),
-                        Safety::Safe,
                         vec![Op::Replace {
                             path,
                             value: Value::String(PLACEHOLDER.to_string()),

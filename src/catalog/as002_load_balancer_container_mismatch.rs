@@ -6,9 +6,9 @@ use serde_json::Value;
 use crate::document::Position;
 use crate::model::Kind;
 
-use super::as001_task_definition_placeholder::ecs_resources;
+use super::codedeploy::ecs_resources;
 use super::support::{docs_of, set_key};
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -189,7 +189,6 @@ impl super::Rule for Rule {
                         };
                         out.push(Finding::at(cx.id(), file, lbi_path, message).with_fix(
                             format!("target {n}:{p} in the AppSpec"),
-                            Safety::Safe,
                             ops,
                         ));
                     }
@@ -204,7 +203,6 @@ impl super::Rule for Rule {
                                 )
                                 .with_fix(
                                     "write ContainerPort as a number",
-                                    Safety::Safe,
                                     vec![set_key(&lbi_path, lbi, "ContainerPort", Value::from(p), Position::End)],
                                 ),
                             );

@@ -11,7 +11,7 @@ use super::buildspec::{
 };
 use super::buildspec_shell::Shell;
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -122,7 +122,6 @@ impl super::Rule for Rule {
                 let finding = match new {
                     Some(new) if !unresolved => base.with_fix(
                         "log in with aws ecr get-login-password | docker login --password-stdin",
-                        Safety::Safe,
                         vec![rewrite(&cmd, new)],
                     ),
                     _ if captured => base.follow_up(

@@ -9,7 +9,7 @@ use crate::model::Kind;
 
 use super::buildspec::{LineEdit, Tok, TokKind, commands, edit_lines, rewrite, tokenize};
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -469,7 +469,6 @@ impl super::Rule for Rule {
                     if let Some(new) = new {
                         f = f.with_fix(
                             format!("pull official images from {MIRROR}"),
-                            Safety::Safe,
                             vec![rewrite(&cmd, new)],
                         );
                     }

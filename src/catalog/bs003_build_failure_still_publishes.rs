@@ -5,10 +5,10 @@ use serde_json::Value;
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, pushed, tag_of};
+use super::image_tags::{Tag, is_fixed_value, pushed, tag_of};
 use super::buildspec::{commands, referenced_vars, variable_value};
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -145,7 +145,6 @@ impl super::Rule for Rule {
                 ),
                 None => f.with_fix(
                     "set on-failure: ABORT on the build phase",
-                    Safety::Safe,
                     vec![Op::InsertKey {
                         path: build_path,
                         key: "on-failure".to_string(),

@@ -1,17 +1,16 @@
 //! BS004: on the CodeDeploy path the build writes `imageDetail.json` and ships it with the task
 //! definition template and the AppSpec.
 
-use regex::Regex;
 use serde_json::{Value, json};
 
 use crate::document::{Op, Position};
 use crate::model::Kind;
 use crate::workspace::{Unit, pipeline_actions};
 
-use super::bs005_mutable_latest_tag::{Tag, is_fixed_value, is_latest, pushed, tag_of};
-use super::buildspec::{commands, referenced_vars, variable_value};
+use super::image_tags::{Tag, is_fixed_value, is_latest, pushed, tag_of};
+use super::buildspec::{commands, referenced_vars, ships, variable_value};
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -60,47 +59,6 @@ fn template_paths(unit: &Unit) -> (String, String) {
         ap = name;
     }
     (td, ap)
-}
-
-/// A CodeBuild artifact glob as a regex (`**/` any folders, `*` and `?` within a name).
-fn glob(pattern: &str) -> Option<Regex> {
-    let mut re = String::from("^");
-    let mut chars = pattern.trim_start_matches("./").chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                if chars.peek() == Some(&'/') {
-                    chars.next();
-                    re.push_str("(?:.*/)?");
-                } else {
-                    re.push_str(".*");
-                }
-            }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    // Checked for every artifact pattern on every pass: compiled once.
-    super::support::cached_regex(&re)
-}
-
-/// Whether an `artifacts.files` pattern ships `path` (with `discard-paths`, files land at their
-/// base name).
-pub(super) fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
-    if glob(pattern).is_some_and(|r| r.is_match(path.trim_start_matches("./"))) {
-        return true;
-    }
-    let name = path.rsplit('/').next().unwrap_or(path);
-    discard_paths
-        && !path.contains('/')
-        && pattern
-            .rsplit('/')
-            .next()
-            .and_then(glob)
-            .is_some_and(|r| r.is_match(name))
 }
 
 /// What the unit's pipelines say the build must provide to their CodeDeployToECS actions.
@@ -299,7 +257,6 @@ impl super::Rule for Rule {
             } else {
                 f.with_fix(
                     "ship imageDetail.json, the task definition and the AppSpec",
-                    Safety::Safe,
                     ops,
                 )
             });
@@ -398,7 +355,6 @@ impl Rule {
         );
         out.push(f.with_fix(
             format!("write {IMAGE_DETAIL} with the pushed image"),
-            Safety::Safe,
             vec![Op::InsertItem {
                 path: cmd.list.clone(),
                 index: cmd.index + 1,

@@ -1,5 +1,7 @@
 //! BS006: secrets in `env.variables` move to `env.secrets-manager`.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::document::{Op, Position};
@@ -9,9 +11,17 @@ use crate::workspace::pipeline_actions;
 use super::buildspec::{env_map, scalar_text};
 use super::secrets::{self, Reason};
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
+
+/// `[rules.BS006]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    secret_id: String,
+    json_key: String,
+}
 
 /// The CodeBuild project the buildspec belongs to, as far as the unit tells.
 fn project_name(cx: &Context<'_>) -> String {
@@ -46,13 +56,25 @@ impl super::Rule for Rule {
         "BS006"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let project = project_name(cx);
-        let id_template = match cx.param_str("secret_id") {
-            s if s.is_empty() => "codebuild/{project}".to_string(),
-            s => s,
+        let Ok(params) = cx.params::<Params>() else {
+            return;
         };
-        let key_template = cx.param_str("json_key");
+        let project = project_name(cx);
+        // An empty `secret_id` is its default.
+        let id_template = if params.secret_id.is_empty() {
+            match super::default_params::<Params>(self.id()) {
+                Ok(d) => d.secret_id,
+                Err(_) => return,
+            }
+        } else {
+            params.secret_id
+        };
+        let key_template = params.json_key;
         for (file, bs, root) in docs_of(cx.unit, Kind::Buildspec) {
             let Some(vars) = env_map(bs, "variables") else {
                 continue;
@@ -134,7 +156,6 @@ impl super::Rule for Rule {
                 f = f
                     .with_fix(
                         format!("read {name} from Secrets Manager ({reference})"),
-                        Safety::Safe,
                         ops,
                     )
                     .follow_up(format!(

@@ -15,7 +15,7 @@ use super::buildspec::{
 };
 use super::secrets;
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -238,7 +238,6 @@ impl super::Rule for Rule {
                 out.push(
                     f.with_fix(
                         "remove the commands that print secrets",
-                        Safety::Safe,
                         ops,
                     )
                     .follow_up(

@@ -7,7 +7,7 @@ use super::buildspec::{
     variable_value,
 };
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -112,7 +112,6 @@ impl super::Rule for Rule {
                     if let Some(new) = new {
                         f = f.with_fix(
                             "pipe the password into docker login --password-stdin",
-                            Safety::Safe,
                             vec![rewrite(&cmd, new)],
                         );
                     }

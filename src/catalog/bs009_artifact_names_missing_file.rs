@@ -10,8 +10,7 @@ use crate::document::{Op, Path};
 use crate::model::Kind;
 use crate::workspace::Unit;
 
-use super::bs004_image_detail_artifact::ships;
-use super::buildspec::commands;
+use super::buildspec::{commands, ships};
 use super::support::{codedeploy_actions, docs_of};
 use super::{Context, Finding, Safety};
 
@@ -249,10 +248,9 @@ impl super::Rule for Rule {
                     continue;
                 }
                 let (setting, default) = wanted.setting();
-                let fix = |f: Finding, safety: Safety| {
+                let fix = |f: Finding| {
                     f.with_fix(
                         format!("list {existing}, the file the repository has"),
-                        safety,
                         vec![Op::Replace {
                             path: e.path.clone(),
                             value: Value::String(existing.clone()),
@@ -262,19 +260,21 @@ impl super::Rule for Rule {
                 out.push(match read_by_pipeline(cx.unit, wanted) {
                     // The pipeline reads the existing name, or no CodeDeployToECS action reads
                     // the file by name.
-                    Some(paths) if paths.iter().any(|p| p == existing) => fix(f, Safety::Safe),
+                    Some(paths) if paths.iter().any(|p| p == existing) => fix(f),
                     Some(paths) if !paths.is_empty() => f.follow_up(format!(
                         "The pipeline reads {} as {setting}: rename {existing} to {entry} in the repository, or list {existing} and set {setting} to it",
                         paths.join(", ")
                     )),
                     None if cx.unit.of_kind(Kind::CodePipeline).next().is_some() => {
-                        fix(f, Safety::Safe)
+                        fix(f)
                     }
                     // No pipeline in the unit: the action reads `default` unless it sets
                     // another path. Listing the existing file is right as it stands only when
                     // it is the default name.
-                    _ if existing == default => fix(f, Safety::Safe),
-                    _ => fix(f, Safety::Unsafe).follow_up(format!(
+                    _ if existing == default => fix(f),
+                    // Otherwise the action may read another path than the listed file: the
+                    // fix is right only once a person sets the action's path, so it is unsafe.
+                    _ => fix(f).lower_safety(Safety::Unsafe).follow_up(format!(
                         "The CodeDeployToECS action reads {setting} (default {default}) from the artifact: set it to {existing}, or rename the file to {default} and list that"
                     )),
                 });

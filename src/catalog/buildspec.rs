@@ -2,9 +2,14 @@
 //! lines of multi-line items, a small tokenizer that knows quotes, `$(…)` and operators, and
 //! the edits that rewrite or drop a line while keeping the item's YAML style.
 
+use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::document::{Op, Path};
+use crate::model::Kind;
+use crate::workspace::Unit;
+
+use super::support::docs_of;
 
 /// One item of a phase's `commands` or `finally` list.
 pub struct Command<'a> {
@@ -298,6 +303,75 @@ pub fn referenced_vars(s: &str) -> Vec<String> {
             i = j.max(i + 1);
         } else {
             i += 1;
+        }
+    }
+    out
+}
+
+/// A CodeBuild artifact glob as a regex (`**/` any folders, `*` and `?` within a name).
+fn glob(pattern: &str) -> Option<Regex> {
+    let mut re = String::from("^");
+    let mut chars = pattern.trim_start_matches("./").chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if chars.peek() == Some(&'/') {
+                    chars.next();
+                    re.push_str("(?:.*/)?");
+                } else {
+                    re.push_str(".*");
+                }
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    // Checked for every artifact pattern on every pass: compiled once.
+    super::support::cached_regex(&re)
+}
+
+/// Whether an `artifacts.files` pattern ships `path` (with `discard-paths`, files land at their
+/// base name).
+pub fn ships(pattern: &str, path: &str, discard_paths: bool) -> bool {
+    if glob(pattern).is_some_and(|r| r.is_match(path.trim_start_matches("./"))) {
+        return true;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    discard_paths
+        && !path.contains('/')
+        && pattern
+            .rsplit('/')
+            .next()
+            .and_then(glob)
+            .is_some_and(|r| r.is_match(name))
+}
+
+/// The file names (last path component) the unit's buildspecs ship in their artifacts.
+pub fn shipped_files(unit: &Unit) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |files: Option<&Value>| {
+        let list: Vec<&Value> = match files {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(v @ Value::String(_)) => vec![v],
+            _ => Vec::new(),
+        };
+        for f in list.into_iter().filter_map(Value::as_str) {
+            let name = f.trim().rsplit('/').next().unwrap_or("").to_string();
+            if !name.is_empty() && !name.contains('*') {
+                out.push(name);
+            }
+        }
+    };
+    for (_, bs, _) in docs_of(unit, Kind::Buildspec) {
+        add(bs.pointer("/artifacts/files"));
+        let secondary = bs
+            .pointer("/artifacts/secondary-artifacts")
+            .and_then(Value::as_object);
+        for art in secondary.into_iter().flat_map(|m| m.values()) {
+            add(art.get("files"));
         }
     }
     out

@@ -1,23 +1,47 @@
 //! CP001: a Manual approval stage before every stage that deploys to production.
 
 use regex::Regex;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::config::Config;
 use crate::document::Op;
 use crate::model::Kind;
 
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
+
+/// `[rules.CP001]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    stage_name: String,
+    action_name: String,
+    production_pattern: String,
+    notification_arn: String,
+    custom_data: String,
+}
 
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
         "CP001"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let Some(pattern) = super::support::cached_regex(&cx.param_str("production_pattern"))
-            .or_else(|| super::support::cached_regex(r"(?i)prod|production|live"))
+        let (Ok(params), Ok(defaults)) = (
+            cx.params::<Params>(),
+            super::default_params::<Params>(self.id()),
+        ) else {
+            return;
+        };
+        // `pipefix.toml` patterns are checked when it is read; an empty one is the default.
+        let Some(pattern) = super::support::cached_regex(&params.production_pattern)
+            .or_else(|| super::support::cached_regex(&defaults.production_pattern))
         else {
             return;
         };
@@ -33,7 +57,7 @@ impl super::Rule for Rule {
                     continue;
                 }
                 let stage_name = stages[p].get("name").and_then(Value::as_str).unwrap_or("?");
-                let new_stage = approval_stage(cx, stages);
+                let new_stage = approval_stage(&params, &defaults, stages);
                 let stages_path = root.key("stages");
                 out.push(
                     Finding::at(
@@ -46,7 +70,6 @@ impl super::Rule for Rule {
                     )
                     .with_fix(
                         format!("insert a Manual approval stage before \"{stage_name}\""),
-                        Safety::Safe,
                         vec![Op::InsertItem {
                             path: stages_path,
                             index: p,
@@ -205,11 +228,10 @@ fn run_order(action: &Value) -> i64 {
     action.get("runOrder").and_then(Value::as_i64).unwrap_or(1)
 }
 
-fn approval_stage(cx: &Context<'_>, stages: &[Value]) -> Value {
-    let base = match cx.param_str("stage_name") {
-        s if s.is_empty() => "Approval".to_string(),
-        s => s,
-    };
+/// The stage to insert; an empty name parameter means its default.
+fn approval_stage(params: &Params, defaults: &Params, stages: &[Value]) -> Value {
+    let or_default = |s: &String, d: &String| if s.is_empty() { d.clone() } else { s.clone() };
+    let base = or_default(&params.stage_name, &defaults.stage_name);
     let taken = |n: &str| {
         stages
             .iter()
@@ -221,10 +243,7 @@ fn approval_stage(cx: &Context<'_>, stages: &[Value]) -> Value {
         name = format!("{base}{i}");
         i += 1;
     }
-    let action_name = match cx.param_str("action_name") {
-        s if s.is_empty() => "ManualApproval".to_string(),
-        s => s,
-    };
+    let action_name = or_default(&params.action_name, &defaults.action_name);
     let mut action = Map::new();
     action.insert("name".into(), json!(action_name));
     action.insert(
@@ -233,11 +252,11 @@ fn approval_stage(cx: &Context<'_>, stages: &[Value]) -> Value {
     );
     action.insert("runOrder".into(), json!(1));
     let mut configuration = Map::new();
-    let topic = cx.param_str("notification_arn");
+    let topic = &params.notification_arn;
     if !topic.is_empty() {
         configuration.insert("NotificationArn".into(), json!(topic));
     }
-    let data = cx.param_str("custom_data");
+    let data = &params.custom_data;
     if !data.is_empty() {
         configuration.insert("CustomData".into(), json!(data));
     }

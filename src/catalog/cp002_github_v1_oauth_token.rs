@@ -2,6 +2,8 @@
 //! in a committed file is leaked. With a connection ARN the action becomes a
 //! CodeStarSourceConnection action.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::document::Op;
@@ -9,9 +11,17 @@ use crate::model::Kind;
 
 use super::secrets::{is_reference, plaintext_secret};
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
+
+/// `[rules.CP002]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    report_every_v1_action: bool,
+    connection_arn: String,
+}
 
 fn is_github_v1(action: &Value) -> bool {
     let t = |k: &str| action.pointer(&format!("/actionTypeId/{k}"));
@@ -46,11 +56,18 @@ impl super::Rule for Rule {
         "CP002"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let connection = cx.param_str("connection_arn").trim().to_string();
+        let Ok(params) = cx.params::<Params>() else {
+            return;
+        };
+        let connection = params.connection_arn.trim().to_string();
         // The version 1 action itself still works; only a committed token is a defect. Teams
         // that want every version 1 action moved opt in.
-        let every_v1_action = cx.param("report_every_v1_action") == Some(Value::Bool(true));
+        let every_v1_action = params.report_every_v1_action;
         for (file, p, root) in docs_of(cx.unit, Kind::CodePipeline) {
             let stages = p.get("stages").and_then(Value::as_array);
             for (s, stage) in stages.into_iter().flatten().enumerate() {
@@ -131,7 +148,6 @@ impl super::Rule for Rule {
                     out.push(
                         f.with_fix(
                             "switch the source action to the CodeStar connection",
-                            Safety::Unsafe,
                             ops,
                         )
                         .follow_up(

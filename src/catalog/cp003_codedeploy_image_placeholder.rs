@@ -13,7 +13,7 @@ use super::support::{
     IMAGE1, codedeploy_actions, container_names, image1_placeholder, is_placeholder_text,
     placeholder_name, set_key,
 };
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -242,7 +242,6 @@ fn container_name_finding(
                 )
                 .with_fix(
                     format!("set Image1ContainerName to \"{p}\""),
-                    Safety::Safe,
                     vec![op],
                 ),
             )
@@ -370,7 +369,6 @@ fn artifact_finding(
             Finding::at(cx.id(), file, path, message)
                 .with_fix(
                     format!("set Image1ArtifactName to the build output \"{one}\""),
-                    Safety::Safe,
                     vec![op],
                 )
                 .follow_up(format!(

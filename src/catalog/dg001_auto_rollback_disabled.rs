@@ -1,30 +1,23 @@
 //! DG001: CodeDeploy rolls a failed or stopped deployment back by itself.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::document::Position;
 use crate::model::Kind;
 
+use super::codedeploy::{is_group, watches_alarms};
 use super::support::{after_first_of, docs_of, set_key};
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
-/// Whether a document classified as a deployment group is one: a `create-deployment` input
-/// also names its group, but carries the `revision` to deploy (a group's own record has
-/// `targetRevision`), and its settings are one deployment's, not the group's.
-pub fn is_group(dg: &Value) -> bool {
-    dg.get("revision").is_none()
-}
-
-/// Whether the group watches alarms, which makes rolling back on them meaningful.
-pub fn watches_alarms(dg: &Value) -> bool {
-    let cfg = dg.get("alarmConfiguration");
-    cfg.and_then(|c| c.get("enabled")).and_then(Value::as_bool) == Some(true)
-        && cfg
-            .and_then(|c| c.get("alarms"))
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
+/// `[rules.DG001]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    extra_events: Vec<String>,
 }
 
 impl super::Rule for Rule {
@@ -32,8 +25,15 @@ impl super::Rule for Rule {
         "DG001"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let extra = cx.param_strings("extra_events");
+        let Ok(params) = cx.params::<Params>() else {
+            return;
+        };
+        let extra = params.extra_events;
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
             if !is_group(dg) {
                 continue;
@@ -128,7 +128,6 @@ impl super::Rule for Rule {
                     } else {
                         format!("roll back automatically on {}", missing.join(" and "))
                     },
-                    Safety::Safe,
                     ops,
                 ),
             );

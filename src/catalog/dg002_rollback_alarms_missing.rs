@@ -1,23 +1,39 @@
 //! DG002: the deployment group watches alarms and rolls back when one fires.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::document::{Op, Position};
 use crate::model::Kind;
 
-use super::dg001_auto_rollback_disabled::{is_group, watches_alarms};
+use super::codedeploy::{is_group, watches_alarms};
 use super::support::{after_first_of, docs_of, set_key};
 use super::{Context, Finding, Safety};
 
 pub struct Rule;
+
+/// `[rules.DG002]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    alarm_names: Vec<String>,
+}
 
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
         "DG002"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let configured = cx.param_strings("alarm_names");
+        let Ok(params) = cx.params::<Params>() else {
+            return;
+        };
+        let configured = params.alarm_names;
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
             if !is_group(dg) {
                 continue;
@@ -114,18 +130,15 @@ impl super::Rule for Rule {
                             )
                         },
                     )
-                    .with_fix(
-                        "watch the alarms and roll back when one fires",
-                        // Alarms named in the configuration are the team's statement that they
-                        // exist; alarms the group lists with monitoring switched off may have
-                        // been switched off on purpose, or deleted since.
-                        if configured.is_empty() {
-                            Safety::Unsafe
-                        } else {
-                            Safety::Safe
-                        },
-                        ops,
-                    )
+                    .with_fix("watch the alarms and roll back when one fires", ops)
+                    // Alarms named in the configuration are the team's statement that they
+                    // exist; alarms the group lists with monitoring switched off may have
+                    // been switched off on purpose, or deleted since: unsafe then.
+                    .lower_safety(if configured.is_empty() {
+                        Safety::Unsafe
+                    } else {
+                        Safety::Safe
+                    })
                     .follow_up(format!(
                         "Make sure the alarms {} exist in CloudWatch in the group's region: a deployment fails when a watched alarm does not",
                         names.join(", ")

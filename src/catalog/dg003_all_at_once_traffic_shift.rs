@@ -1,14 +1,25 @@
 //! DG003: shift production traffic progressively (canary) instead of all at once.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::model::Kind;
 
-use super::dg001_auto_rollback_disabled::is_group;
+use super::codedeploy::is_group;
 use super::support::{after_first_of, cached_regex, docs_of, set_key};
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
+
+/// `[rules.DG003]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    deployment_config: String,
+    production_pattern: String,
+    non_production_pattern: String,
+}
 
 /// The words of a name: split at separators and at lower-to-upper case changes
 /// (`shopProdDg` → shop, Prod, Dg).
@@ -36,7 +47,7 @@ fn words(name: &str) -> Vec<&str> {
 /// Whether the group deploys to production: a name of the group, its application, service or
 /// cluster says production; or none says production and none names another environment (a
 /// group that names no environment is the service's only one).
-fn is_production(cx: &Context<'_>, dg: &Value) -> bool {
+fn is_production(params: &Params, dg: &Value) -> bool {
     let mut names: Vec<&str> = ["deploymentGroupName", "applicationName"]
         .iter()
         .filter_map(|k| dg.get(*k).and_then(Value::as_str))
@@ -53,14 +64,13 @@ fn is_production(cx: &Context<'_>, dg: &Value) -> bool {
             }
         }
     }
-    let says = |param: &str| {
-        let pattern = cx.param_str(param);
+    let says = |pattern: &str| {
         let Some(re) = cached_regex(&format!("^(?:{pattern})$")) else {
             return false;
         };
         !pattern.is_empty() && names.iter().flat_map(|n| words(n)).any(|w| re.is_match(w))
     };
-    says("production_pattern") || !says("non_production_pattern")
+    says(&params.production_pattern) || !says(&params.non_production_pattern)
 }
 
 impl super::Rule for Rule {
@@ -68,10 +78,22 @@ impl super::Rule for Rule {
         "DG003"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let target = match cx.param_str("deployment_config") {
-            s if s.is_empty() => "CodeDeployDefault.ECSCanary10Percent5Minutes".to_string(),
-            s => s,
+        let Ok(params) = cx.params::<Params>() else {
+            return;
+        };
+        // An empty `deployment_config` is its default.
+        let target = if params.deployment_config.is_empty() {
+            match super::default_params::<Params>(self.id()) {
+                Ok(d) => d.deployment_config,
+                Err(_) => return,
+            }
+        } else {
+            params.deployment_config.clone()
         };
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
             if !is_group(dg) {
@@ -82,7 +104,7 @@ impl super::Rule for Rule {
             if !ecs {
                 continue;
             }
-            if !is_production(cx, dg) {
+            if !is_production(&params, dg) {
                 continue;
             }
             let current = dg.get("deploymentConfigName").and_then(Value::as_str);
@@ -100,7 +122,6 @@ impl super::Rule for Rule {
                 )
                 .with_fix(
                     format!("shift traffic with {target}"),
-                    Safety::Unsafe,
                     vec![set_key(root, dg, "deploymentConfigName", json!(target), after_first_of(dg, &["deploymentGroupName"]))],
                 ),
             );

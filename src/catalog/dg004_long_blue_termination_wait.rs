@@ -1,23 +1,39 @@
 //! DG004: the old (blue) task set is not kept for an hour after a successful deployment.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::document::Op;
 use crate::model::Kind;
 
-use super::dg001_auto_rollback_disabled::is_group;
+use super::codedeploy::is_group;
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
+
+/// `[rules.DG004]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    max_wait: u64,
+}
 
 impl super::Rule for Rule {
     fn id(&self) -> &'static str {
         "DG004"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let max = cx.param_u64("max_wait").unwrap_or(15).min(2880);
+        let Ok(params) = cx.params::<Params>() else {
+            return;
+        };
+        let max = params.max_wait.min(2880);
         for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
             if !is_group(dg) {
                 continue;
@@ -42,7 +58,6 @@ impl super::Rule for Rule {
                 )
                 .with_fix(
                     format!("keep the blue task set {max} minutes"),
-                    Safety::Unsafe,
                     vec![Op::Replace { path, value: Value::from(max) }],
                 ),
             );

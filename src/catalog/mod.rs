@@ -4,154 +4,23 @@
 //! A finding may carry a [`Fix`]: edits addressed by path in the finding's file, never byte
 //! offsets. The engine applies them, verifies them and repeats until nothing changes.
 
-pub mod examples;
-pub mod meta;
-
 mod buildspec;
 pub mod buildspec_shell;
+mod codedeploy;
+mod container_health;
+mod image_tags;
 mod log_signatures;
 pub mod secrets;
 mod support;
 
-mod as001_task_definition_placeholder;
-mod as002_load_balancer_container_mismatch;
-mod bs001_ecr_get_login_removed;
-mod bs002_docker_hub_anonymous_pulls;
-mod bs003_build_failure_still_publishes;
-mod bs004_image_detail_artifact;
-mod bs005_mutable_latest_tag;
-mod bs006_plaintext_secret_variables;
-mod bs007_commands_print_secrets;
-mod bs008_docker_login_password_argument;
-mod bs009_artifact_names_missing_file;
-mod cp001_manual_approval_before_production;
-mod cp002_github_v1_oauth_token;
-mod cp003_codedeploy_image_placeholder;
-mod dg001_auto_rollback_disabled;
-mod dg002_rollback_alarms_missing;
-mod dg003_all_at_once_traffic_shift;
-mod dg004_long_blue_termination_wait;
-mod sv001_deployment_circuit_breaker;
-mod sv002_health_check_grace_period;
-mod sv003_deployment_percent_ignored;
-mod td001_image_placeholder;
-mod td002_unpinned_images;
-mod td003_container_health_check_timing;
-mod td004_plaintext_secret_environment;
-mod td005_secrets_need_execution_role;
-mod tg001_target_group_health_check_timing;
-mod tg002_deregistration_delay;
-mod x001_deploy_controller_mismatch;
-mod x002_image_definitions_names;
-
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::document::{Op, Path};
 use crate::workspace::{Facts, Unit};
 
-pub use meta::Meta;
-
-/// How far a fix may be trusted to run unattended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Safety {
-    /// Reported, never applied.
-    Manual,
-    /// Applied only with `--unsafe-fixes`: changes deploy behaviour more deeply.
-    Unsafe,
-    /// Applied by `--apply`.
-    Safe,
-}
-
-impl fmt::Display for Safety {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Safety::Manual => "manual",
-            Safety::Unsafe => "unsafe",
-            Safety::Safe => "safe",
-        })
-    }
-}
-
-/// Where in its file a finding is.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Location {
-    /// A node of a JSON/YAML document (or where it would be).
-    Node(Path),
-    /// A 1-based line of a log.
-    Line(usize),
-}
-
-#[derive(Clone, Debug)]
-pub struct Fix {
-    pub title: String,
-    pub safety: Safety,
-    /// Edits of the finding's file, applied in order.
-    pub ops: Vec<Op>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Finding {
-    pub rule: &'static str,
-    /// Index of the file in the unit.
-    pub file: usize,
-    pub location: Location,
-    pub message: String,
-    pub fix: Option<Fix>,
-    /// What a person must still do outside the repository.
-    pub follow_ups: Vec<String>,
-    /// Values that must never be printed (masked as `****` except in `--format patch`).
-    pub secrets: Vec<String>,
-}
-
-impl Finding {
-    pub fn new(rule: &'static str, file: usize, location: Location, message: String) -> Finding {
-        Finding {
-            rule,
-            file,
-            location,
-            message,
-            fix: None,
-            follow_ups: Vec::new(),
-            secrets: Vec::new(),
-        }
-    }
-
-    pub fn at(rule: &'static str, file: usize, path: Path, message: impl Into<String>) -> Finding {
-        Finding::new(rule, file, Location::Node(path), message.into())
-    }
-
-    pub fn with_fix(mut self, title: impl Into<String>, safety: Safety, ops: Vec<Op>) -> Finding {
-        self.fix = Some(Fix {
-            title: title.into(),
-            safety,
-            ops,
-        });
-        self
-    }
-
-    pub fn follow_up(mut self, text: impl Into<String>) -> Finding {
-        self.follow_ups.push(text.into());
-        self
-    }
-
-    pub fn secret(mut self, value: impl Into<String>) -> Finding {
-        let v = value.into();
-        if !v.is_empty() {
-            self.secrets.push(v);
-        }
-        self
-    }
-
-    /// Identity of a finding across passes of the engine.
-    pub fn key(&self) -> (&'static str, usize, Location) {
-        (self.rule, self.file, self.location.clone())
-    }
-}
+pub use crate::finding::{Finding, Fix, Location};
+pub use crate::meta::{self, Meta, Safety, matches_any};
 
 /// What a fix sees: the unit of files being checked, the facts they share, the configuration.
 pub struct Context<'a> {
@@ -162,34 +31,9 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// A parameter of this fix: `pipefix.toml` `[rules.<ID>]` first, then the catalog default.
-    pub fn param(&self, name: &str) -> Option<Value> {
-        self.config
-            .param(&self.meta.id, name)
-            .cloned()
-            .or_else(|| self.meta.default_param(name))
-    }
-
-    pub fn param_str(&self, name: &str) -> String {
-        match self.param(name) {
-            Some(Value::String(s)) => s,
-            _ => String::new(),
-        }
-    }
-
-    pub fn param_u64(&self, name: &str) -> Option<u64> {
-        self.param(name).and_then(|v| v.as_u64())
-    }
-
-    pub fn param_strings(&self, name: &str) -> Vec<String> {
-        match self.param(name) {
-            Some(Value::Array(a)) => a
-                .into_iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            Some(Value::String(s)) if !s.is_empty() => vec![s],
-            _ => Vec::new(),
-        }
+    /// This fix's parameters, read into its typed struct: see [`params_for`].
+    pub fn params<P: DeserializeOwned>(&self) -> Result<P, String> {
+        params_for(self.config, &self.meta.id)
     }
 
     /// The id of this fix, as `&'static str` for findings.
@@ -198,49 +42,59 @@ impl Context<'_> {
     }
 }
 
+/// The catalog defaults of fix `id`'s parameters alone, for a parameter whose empty value
+/// means its default.
+pub fn default_params<P: DeserializeOwned>(id: &str) -> Result<P, String> {
+    params_for(&Config::default(), id)
+}
+
+/// The parameters of fix `id`: the defaults of its catalog file (`[parameters.<name>]` in
+/// `patches/<ID>-<name>.toml`) with `pipefix.toml` `[rules.<ID>]` over them, read through
+/// serde into the fix's struct (`#[serde(deny_unknown_fields)]`, no field defaults: the
+/// struct and the catalog file must name the same parameters, which a test checks).
+/// `pipefix.toml` is checked against the catalog when it is read, so this fails only when
+/// the struct and the catalog file disagree.
+pub fn params_for<P: DeserializeOwned>(config: &Config, id: &str) -> Result<P, String> {
+    let m = meta::get(id).ok_or_else(|| format!("no catalog entry {id}"))?;
+    let mut map = serde_json::Map::new();
+    for (name, p) in &m.parameters {
+        map.insert(name.clone(), p.default.clone());
+    }
+    for (name, v) in config.params_of(id) {
+        map.insert(name.clone(), v.clone());
+    }
+    serde_json::from_value(Value::Object(map)).map_err(|e| format!("{id} parameters: {e}"))
+}
+
 /// A fix of the catalog. Its documentation lives in `patches/<ID>-<name>.toml`.
 pub trait Rule: Send + Sync {
     fn id(&self) -> &'static str;
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>);
+    /// Reads this fix's parameters into its typed struct under `config` (see
+    /// [`params_for`]); fixes without parameters keep the default, which accepts none.
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        match meta::get(self.id()) {
+            Some(m) if !m.parameters.is_empty() => Err(format!(
+                "{} has parameters in its catalog file but reads none",
+                self.id()
+            )),
+            _ => config.params_of(self.id()).next().map_or(Ok(()), |(n, _)| {
+                Err(format!("{} has no parameter {n}", self.id()))
+            }),
+        }
+    }
 }
 
-/// Every fix with logic in Rust, plus the data-only log signatures.
+// `mod <file>;` for every fix file `src/catalog/<id>_<name>.rs`, and `implemented()`: the
+// registry, generated by `build.rs` from the files themselves.
+include!(concat!(env!("OUT_DIR"), "/catalog_rules.rs"));
+
+/// Every fix with logic in Rust, plus the data-only log signatures, sorted by id.
 pub fn rules() -> &'static [Box<dyn Rule>] {
     use std::sync::OnceLock;
     static RULES: OnceLock<Vec<Box<dyn Rule>>> = OnceLock::new();
     RULES.get_or_init(|| {
-        let mut v: Vec<Box<dyn Rule>> = vec![
-            Box::new(as001_task_definition_placeholder::Rule),
-            Box::new(as002_load_balancer_container_mismatch::Rule),
-            Box::new(bs001_ecr_get_login_removed::Rule),
-            Box::new(bs002_docker_hub_anonymous_pulls::Rule),
-            Box::new(bs003_build_failure_still_publishes::Rule),
-            Box::new(bs004_image_detail_artifact::Rule),
-            Box::new(bs005_mutable_latest_tag::Rule),
-            Box::new(bs006_plaintext_secret_variables::Rule),
-            Box::new(bs007_commands_print_secrets::Rule),
-            Box::new(bs008_docker_login_password_argument::Rule),
-            Box::new(bs009_artifact_names_missing_file::Rule),
-            Box::new(cp001_manual_approval_before_production::Rule),
-            Box::new(cp002_github_v1_oauth_token::Rule),
-            Box::new(cp003_codedeploy_image_placeholder::Rule),
-            Box::new(td001_image_placeholder::Rule),
-            Box::new(td002_unpinned_images::Rule),
-            Box::new(td003_container_health_check_timing::Rule),
-            Box::new(td004_plaintext_secret_environment::Rule),
-            Box::new(td005_secrets_need_execution_role::Rule),
-            Box::new(tg001_target_group_health_check_timing::Rule),
-            Box::new(tg002_deregistration_delay::Rule),
-            Box::new(dg001_auto_rollback_disabled::Rule),
-            Box::new(dg002_rollback_alarms_missing::Rule),
-            Box::new(dg003_all_at_once_traffic_shift::Rule),
-            Box::new(dg004_long_blue_termination_wait::Rule),
-            Box::new(sv001_deployment_circuit_breaker::Rule),
-            Box::new(sv002_health_check_grace_period::Rule),
-            Box::new(sv003_deployment_percent_ignored::Rule),
-            Box::new(x001_deploy_controller_mismatch::Rule),
-            Box::new(x002_image_definitions_names::Rule),
-        ];
+        let mut v: Vec<Box<dyn Rule>> = implemented().into_iter().map(|(_, r)| r).collect();
         v.extend(log_signatures::rules());
         v.sort_by_key(|r| r.id());
         v
@@ -256,9 +110,49 @@ fn id_static(id: &str) -> &'static str {
         .unwrap_or("?")
 }
 
-/// Whether `id` is chosen by a list of ids and prefixes (`TD`, `BS00`, `CP001`).
-pub fn matches_any(id: &str, patterns: &[String]) -> bool {
-    patterns
-        .iter()
-        .any(|p| !p.is_empty() && id.starts_with(p.as_str()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One fix per file, named after its catalog file: `src/catalog/bs005_mutable_latest_tag.rs`
+    /// implements `BS005` of `patches/BS005-mutable-latest-tag.toml`.
+    #[test]
+    fn each_fix_file_implements_the_catalog_entry_it_is_named_after() {
+        let files = implemented();
+        assert!(!files.is_empty());
+        for (file, rule) in &files {
+            let (id, name) = file.split_once('_').expect("generated from <id>_<name>.rs");
+            assert_eq!(rule.id(), id.to_ascii_uppercase(), "src/catalog/{file}.rs");
+            let m = meta::get(rule.id()).unwrap_or_else(|| panic!("{file}: no patches TOML"));
+            assert_eq!(
+                m.file,
+                format!("{}-{}.toml", m.id, name.replace('_', "-")),
+                "src/catalog/{file}.rs"
+            );
+        }
+        // Every catalog entry has exactly one implementation: a file, or a log signature.
+        for m in meta::all() {
+            let n = rules().iter().filter(|r| r.id() == m.id).count();
+            assert_eq!(n, 1, "{}: {n} implementations", m.id);
+            let in_file = files.iter().any(|(_, r)| r.id() == m.id);
+            assert_eq!(in_file, m.signature.is_none(), "{}", m.id);
+        }
+    }
+
+    /// Fixes share code through the support modules (`support`, `buildspec`, `codedeploy`,
+    /// …), never by importing one another.
+    #[test]
+    fn no_fix_imports_another() {
+        let modules: Vec<&str> = implemented().iter().map(|(m, _)| *m).collect();
+        for m in &modules {
+            let path = format!("{}/src/catalog/{m}.rs", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("the fix's file");
+            for other in modules.iter().filter(|o| *o != m) {
+                assert!(
+                    !text.contains(&format!("{other}::")) && !text.contains(&format!("{other};")),
+                    "src/catalog/{m}.rs uses {other}: move what they share to a support module"
+                );
+            }
+        }
+    }
 }

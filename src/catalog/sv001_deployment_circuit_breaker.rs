@@ -8,7 +8,7 @@ use crate::workspace::DeployPath;
 
 use super::support::service_name;
 use super::support::{after_first_of, docs_of, set_key};
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -102,7 +102,7 @@ impl super::Rule for Rule {
                     dc_path.key("deploymentCircuitBreaker"),
                     format!("service {name} has no deployment circuit breaker with rollback: a release whose tasks cannot start is retried instead of rolled back"),
                 )
-                .with_fix("enable the deployment circuit breaker with rollback", Safety::Safe, ops),
+                .with_fix("enable the deployment circuit breaker with rollback", ops),
             );
         }
     }

@@ -8,8 +8,8 @@ use crate::model::Kind;
 
 use super::support::service_name;
 use super::support::{after_first_of, docs_of, set_key};
-use super::td003_container_health_check_timing as td003;
-use super::{Context, Finding, Safety};
+use super::container_health;
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -57,13 +57,13 @@ fn candidates(cx: &Context<'_>, svc: &Value, startup: u64) -> Candidates {
         {
             let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
             let start = if td003_runs {
-                td003::start_period_after_fix(c, startup)
+                container_health::start_period_after_fix(c, startup)
             } else {
                 c.pointer("/healthCheck/startPeriod")
                     .and_then(Value::as_u64)
                     .unwrap_or(0)
             };
-            containers.push((name.to_string(), start, td003::essential(c)));
+            containers.push((name.to_string(), start, container_health::essential(c)));
         }
     }
     let behind_lb: Vec<&str> = svc
@@ -101,7 +101,9 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let startup = td003::startup_time(cx.config);
+        let Some(startup) = container_health::startup_time(cx.config) else {
+            return;
+        };
         for (file, svc, root) in docs_of(cx.unit, Kind::EcsService) {
             let has_lb = svc
                 .get("loadBalancers")
@@ -169,7 +171,6 @@ impl super::Rule for Rule {
                 )
                 .with_fix(
                     format!("set healthCheckGracePeriodSeconds to {wanted}"),
-                    Safety::Safe,
                     vec![set_key(root, svc, "healthCheckGracePeriodSeconds", json!(wanted), after_first_of(svc, &["loadBalancers", "desiredCount"]))],
                 ),
             );

@@ -7,14 +7,12 @@ use crate::document::Position;
 use crate::model::Kind;
 use crate::workspace::{DeployPath, Unit};
 
-use super::as001_task_definition_placeholder::{
-    PLACEHOLDER as TASK_DEFINITION_PLACEHOLDER, ecs_resources,
-};
-
+use super::buildspec::shipped_files;
+use super::codedeploy::{TASK_DEFINITION_PLACEHOLDER, build_writes_image_detail, ecs_resources};
 use super::support::{
     codedeploy_actions, docs_of, image1_placeholder, is_template_value, placeholder_name, set_key,
 };
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -41,53 +39,6 @@ fn codedeploy_template_evidence(unit: &Unit) -> bool {
             .iter()
             .all(|t| t.map(str::trim) == Some(TASK_DEFINITION_PLACEHOLDER));
     appspec || build_writes_image_detail(unit)
-}
-
-/// Whether a buildspec of the unit writes `imageDetail.json`, the file only CodeDeployToECS
-/// reads.
-pub(super) fn build_writes_image_detail(unit: &Unit) -> bool {
-    docs_of(unit, Kind::Buildspec).any(|(_, v, _)| {
-        let mut found = false;
-        walk_strings(v, &mut |s| found |= s.contains("imageDetail.json"));
-        found
-    })
-}
-
-fn walk_strings(v: &Value, f: &mut dyn FnMut(&str)) {
-    match v {
-        Value::String(s) => f(s),
-        Value::Array(a) => a.iter().for_each(|x| walk_strings(x, f)),
-        Value::Object(m) => m.values().for_each(|x| walk_strings(x, f)),
-        _ => {}
-    }
-}
-
-/// The file names (last path component) the unit's buildspecs ship in their artifacts.
-pub(super) fn shipped_files(unit: &Unit) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut add = |files: Option<&Value>| {
-        let list: Vec<&Value> = match files {
-            Some(Value::Array(a)) => a.iter().collect(),
-            Some(v @ Value::String(_)) => vec![v],
-            _ => Vec::new(),
-        };
-        for f in list.into_iter().filter_map(Value::as_str) {
-            let name = f.trim().rsplit('/').next().unwrap_or("").to_string();
-            if !name.is_empty() && !name.contains('*') {
-                out.push(name);
-            }
-        }
-    };
-    for (_, bs, _) in docs_of(unit, Kind::Buildspec) {
-        add(bs.pointer("/artifacts/files"));
-        let secondary = bs
-            .pointer("/artifacts/secondary-artifacts")
-            .and_then(Value::as_object);
-        for art in secondary.into_iter().flat_map(|m| m.values()) {
-            add(art.get("files"));
-        }
-    }
-    out
 }
 
 impl super::Rule for Rule {
@@ -222,7 +173,6 @@ impl super::Rule for Rule {
                 Finding::at(cx.id(), file, c_path.key("image"), message)
                     .with_fix(
                         format!("take the image from the pipeline (<{placeholder}>)"),
-                        Safety::Safe,
                         vec![op],
                     )
                     .follow_up(format!(

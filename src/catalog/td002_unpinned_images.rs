@@ -12,7 +12,7 @@ use crate::registry::{ImageRef, Outcome, is_content_addressed_tag};
 use crate::workspace::{DeployPath, Facts, image_repository};
 
 use super::support::{docs_of, placeholder_name};
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
 
@@ -167,7 +167,7 @@ impl super::Rule for Rule {
             .iter()
             .map(|w| {
                 digest_for(cx.facts, image_repository(&w.image))
-                    .filter(|d| crate::config::is_digest(d))
+                    .filter(|d| crate::registry::is_digest(d))
                     .map(str::to_string)
             })
             .collect();
@@ -244,7 +244,6 @@ impl super::Rule for Rule {
                         format!(
                             "pin \"{name}\" to {pinned} (the digest of tag \"{shown_tag}\", {source})"
                         ),
-                        Safety::Safe,
                         ops,
                     )
                 }

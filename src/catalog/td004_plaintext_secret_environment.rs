@@ -1,6 +1,8 @@
 //! TD004: secrets in a container's plaintext `environment` move to `secrets`, read from
 //! Secrets Manager when the container starts.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::document::{Op, Position};
@@ -8,9 +10,16 @@ use crate::model::Kind;
 
 use super::secrets::{Reason, plaintext_secret};
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
+
+/// `[rules.TD004]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    secret_name: String,
+}
 
 /// Characters Secrets Manager allows in a secret name.
 fn secret_name_char(c: char) -> bool {
@@ -55,8 +64,15 @@ impl super::Rule for Rule {
         "TD004"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let template = cx.param_str("secret_name");
+        let Ok(params) = cx.params::<Params>() else {
+            return;
+        };
+        let template = params.secret_name;
         for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
             let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
                 continue;
@@ -228,7 +244,6 @@ impl super::Rule for Rule {
                 }
                 out.push(finding.with_fix(
                     format!("move {} to secrets (Secrets Manager)", names.join(", ")),
-                    Safety::Safe,
                     ops,
                 ));
             }

@@ -1,15 +1,25 @@
 //! TG001: ALB target group health checks that neither evict slow starters nor make every
 //! deployment wait minutes per task.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::document::{Op, Path, Position};
 use crate::model::{self, Kind};
 
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
+
+/// `[rules.TG001]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    min_time_to_unhealthy: u64,
+    max_time_to_healthy: u64,
+}
 
 const INTERVAL: &str = "HealthCheckIntervalSeconds";
 const TIMEOUT: &str = "HealthCheckTimeoutSeconds";
@@ -40,13 +50,10 @@ pub struct Bounds {
 const MAX_TIME_TO_UNHEALTHY: u64 = INTERVAL_RANGE.1 * THRESHOLD_RANGE.1;
 
 impl Bounds {
-    fn from_params(cx: &Context<'_>) -> Bounds {
+    fn from_params(params: &Params) -> Bounds {
         Bounds {
-            min_time_to_unhealthy: cx
-                .param_u64("min_time_to_unhealthy")
-                .unwrap_or(30)
-                .min(MAX_TIME_TO_UNHEALTHY),
-            max_time_to_healthy: cx.param_u64("max_time_to_healthy").unwrap_or(0),
+            min_time_to_unhealthy: params.min_time_to_unhealthy.min(MAX_TIME_TO_UNHEALTHY),
+            max_time_to_healthy: params.max_time_to_healthy,
         }
     }
 }
@@ -118,8 +125,15 @@ impl super::Rule for Rule {
         "TG001"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let bounds = Bounds::from_params(cx);
+        let Ok(params) = cx.params::<Params>() else {
+            return;
+        };
+        let bounds = Bounds::from_params(&params);
         for (file, v, root) in docs_of(cx.unit, Kind::TargetGroup) {
             for (path, tg) in model::target_groups(v, root) {
                 if !applies(tg) {
@@ -145,14 +159,16 @@ impl super::Rule for Rule {
                 if want == now {
                     continue;
                 }
-                report(cx, out, file, &path, tg, now, want);
+                report(cx, bounds, out, file, &path, tg, now, want);
             }
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn report(
     cx: &Context<'_>,
+    bounds: Bounds,
     out: &mut Vec<Finding>,
     file: usize,
     path: &Path,
@@ -160,7 +176,6 @@ fn report(
     now: Timing,
     want: Timing,
 ) {
-    let bounds = Bounds::from_params(cx);
     let fields = [
         (INTERVAL, "interval", now.interval, want.interval),
         (TIMEOUT, "timeout", now.timeout, want.timeout),
@@ -249,11 +264,7 @@ fn report(
             why.join(", ")
         ),
     )
-    .with_fix(
-        "bring the target group health check timing into range",
-        Safety::Safe,
-        ops,
-    );
+    .with_fix("bring the target group health check timing into range", ops);
     // describe-target-groups output only records the live settings.
     if let Some(arn) = tg.get("TargetGroupArn").and_then(Value::as_str)
         && tg.get("Name").is_none()

@@ -1,15 +1,24 @@
 //! TG002: a target group deregistration delay (connection draining) that makes every stopped
 //! task of a deployment wait minutes.
 
+use crate::config::Config;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::document::Op;
 use crate::model::{self, Kind};
 
 use super::support::docs_of;
-use super::{Context, Finding, Safety};
+use super::{Context, Finding};
 
 pub struct Rule;
+
+/// `[rules.TG002]`: defaults and documentation in the catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    max_deregistration_delay: u64,
+}
 
 const KEY: &str = "deregistration_delay.timeout_seconds";
 
@@ -21,11 +30,15 @@ impl super::Rule for Rule {
         "TG002"
     }
 
+    fn read_params(&self, config: &Config) -> Result<(), String> {
+        super::params_for::<Params>(config, self.id()).map(drop)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let max = cx
-            .param_u64("max_deregistration_delay")
-            .unwrap_or(30)
-            .clamp(RANGE.0, RANGE.1);
+        let Ok(params) = cx.params::<Params>() else {
+            return;
+        };
+        let max = params.max_deregistration_delay.clamp(RANGE.0, RANGE.1);
         for (file, v, root) in docs_of(cx.unit, Kind::TargetGroupAttributes) {
             let Some(attrs) = v.get("Attributes").and_then(Value::as_array) else {
                 continue;
@@ -66,7 +79,6 @@ impl super::Rule for Rule {
                 )
                 .with_fix(
                     format!("lower deregistration_delay.timeout_seconds to {max}"),
-                    Safety::Unsafe,
                     vec![Op::Replace {
                         path: path.key("Value"),
                         value: new,

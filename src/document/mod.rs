@@ -10,6 +10,7 @@
 //! This layer knows nothing about AWS.
 
 pub mod json;
+pub mod lines;
 pub mod path;
 pub mod style;
 pub mod value;
@@ -17,9 +18,11 @@ pub mod yaml;
 
 use std::fmt;
 
+pub use lines::LineIndex;
 pub use path::{Path, Seg, Selector};
 pub use style::Style;
 
+pub use crate::errors::{EditError, ParseError};
 use serde_json::Value;
 
 /// A byte range in the document's text.
@@ -148,20 +151,6 @@ impl Default for Limits {
     }
 }
 
-/// A file that could not be parsed. `line` and `col` are 1-based; `col` counts characters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
-    }
-}
-
 /// Where an edit is placed among a mapping's existing keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Position {
@@ -227,31 +216,6 @@ impl Op {
     }
 }
 
-/// Why an edit could not be made.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EditError {
-    /// The path does not name a node of the kind the operation needs.
-    NoSuchNode(String),
-    /// The document's style at that place is one the editor will not guess at (it refuses
-    /// rather than corrupting the file).
-    Unsupported(String),
-    /// The edited text no longer parses.
-    Reparse(String),
-    /// The edited text parses but does not mean what the edit intended.
-    Meaning(String),
-}
-
-impl fmt::Display for EditError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EditError::NoSuchNode(m) => write!(f, "no such node: {m}"),
-            EditError::Unsupported(m) => write!(f, "unsupported layout: {m}"),
-            EditError::Reparse(m) => write!(f, "edited text does not parse: {m}"),
-            EditError::Meaning(m) => write!(f, "edited text does not mean what was intended: {m}"),
-        }
-    }
-}
-
 /// A replacement of the bytes `span` of the text by `text`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Splice {
@@ -294,7 +258,7 @@ pub struct Document {
     value: Value,
     /// Learned from the text on first use: only documents that get edited need it.
     style: std::sync::OnceLock<Style>,
-    line_starts: Vec<usize>,
+    lines: LineIndex,
 }
 
 impl Document {
@@ -306,7 +270,7 @@ impl Document {
         };
         Ok(Document {
             style: std::sync::OnceLock::new(),
-            line_starts: line_starts(text),
+            lines: LineIndex::new(text),
             text: text.to_string(),
             format,
             root,
@@ -347,18 +311,7 @@ impl Document {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
-        let byte = byte.min(self.text.len());
-        let line = match self.line_starts.binary_search(&byte) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
-        let start = self.line_starts[line];
-        let mut b = byte;
-        while b > start && !self.text.is_char_boundary(b) {
-            b -= 1;
-        }
-        let col = self.text[start..b].chars().count() + 1;
-        (line + 1, col)
+        self.lines.line_col(&self.text, byte)
     }
 
     /// Where a path points, as 1-based line and column: the key of a mapping entry when the
@@ -432,14 +385,4 @@ fn op_name(op: &Op) -> &'static str {
         Op::ReplaceInScalar { .. } => "rewrite scalar",
         Op::Comment { .. } => "comment",
     }
-}
-
-fn line_starts(text: &str) -> Vec<usize> {
-    let mut v = vec![0];
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'\n' {
-            v.push(i + 1);
-        }
-    }
-    v
 }

@@ -13,8 +13,8 @@
 
 use serde_json::Value;
 
-use crate::catalog::Finding;
 use crate::document::{Document, Format, Limits, NodeKind, Op, Path, ScalarStyle};
+use crate::finding::Finding;
 use crate::model::{self, Kind};
 
 #[derive(Clone, Debug)]

@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::catalog::Finding;
 use crate::document::{Document, Limits, Path};
+use crate::finding::Finding;
 use crate::model::{self, Kind};
 
 /// How an object of a file is written.

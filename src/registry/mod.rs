@@ -33,6 +33,23 @@ use serde_json::Value;
 pub use credentials::{Credential, DockerConfig};
 pub use reference::{ImageRef, is_content_addressed_tag};
 
+/// Whether `d` is a content digest as image references carry them: `sha256:<64 hex>`.
+pub fn is_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Lower-case hex of SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
 /// Every manifest and index type a registry may hold for a tag.
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
@@ -238,15 +255,13 @@ impl Resolver {
             let resp = self.send(r, Method::Head, &url, auth.as_deref())?;
             match resp.status {
                 200 => {
-                    if let Some(d) = resp.digest.filter(|d| crate::config::is_digest(d)) {
+                    if let Some(d) = resp.digest.filter(|d| is_digest(d)) {
                         return Ok(d);
                     }
                     // No usable digest header: the digest is the sha256 of the manifest bytes.
                     let got = self.send(r, Method::Get, &url, auth.as_deref())?;
                     return match (got.status, got.body) {
-                        (200, Some(body)) => {
-                            Ok(format!("sha256:{}", crate::report::sha256_hex(&body)))
-                        }
+                        (200, Some(body)) => Ok(format!("sha256:{}", sha256_hex(&body))),
                         (s, _) => Err(format!("{s} from {}", r.host)),
                     };
                 }

@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::catalog::meta;
 use crate::engine::Status;
-use crate::run::display_path;
+use crate::meta;
+use crate::report::display_path;
 
 use super::{FindingReport, Mask, RunReport, mask_json, status_name};
 

@@ -8,9 +8,9 @@
 
 use std::fmt::Write as _;
 
-use crate::catalog::meta;
 use crate::engine::Status;
-use crate::run::display_path;
+use crate::meta;
+use crate::report::display_path;
 
 use super::{Mask, RunReport, status_name};
 

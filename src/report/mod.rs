@@ -8,12 +8,50 @@ pub mod mask;
 pub mod sarif;
 pub mod text;
 
-use crate::catalog::Safety;
-use crate::discover::FileError;
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::{Config, FILE_NAME, Suppression};
 use crate::engine::Status;
+use crate::errors::FileError;
+use crate::meta::Safety;
 use crate::model::Kind;
 
+pub use crate::registry::sha256_hex;
 pub use mask::Mask;
+
+/// A path as shown to the user: relative to the current directory where possible, without
+/// `./`, with `/` separators (as `git apply` expects).
+pub fn display_path(p: &Path) -> String {
+    let rel = if p.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| p.to_path_buf())
+    } else {
+        p.to_path_buf()
+    };
+    let cleaned: PathBuf = rel
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    cleaned.to_string_lossy().replace('\\', "/")
+}
+
+/// How a configuration is named in reports.
+impl Config {
+    /// The configuration file's name as shown to the user.
+    pub fn shown_source(&self) -> String {
+        self.source
+            .as_deref()
+            .map(display_path)
+            .unwrap_or_else(|| FILE_NAME.to_string())
+    }
+
+    /// Where entry `s` is written, as `FILE:LINE`.
+    pub fn suppression_origin(&self, s: &Suppression) -> String {
+        format!("{}:{}", self.shown_source(), s.line)
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct RunReport {
@@ -137,17 +175,6 @@ pub fn status_name(status: &Status, applied: bool) -> &'static str {
         Status::Addressed => "addressed",
         Status::Suppressed(_) => "suppressed",
     }
-}
-
-/// Lower-case hex of SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in d.iter() {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }
 
 /// Replaces every string of a JSON value (keys included) by its masked form, so that a

@@ -10,9 +10,9 @@
 use serde_json::{Value, json};
 use similar::{DiffTag, TextDiff};
 
-use crate::catalog::{Meta, meta};
 use crate::engine::Status;
-use crate::run::display_path;
+use crate::meta::{self, Meta};
+use crate::report::display_path;
 
 use super::{FileReport, FindingReport, Mask, RunReport, mask_json, status_name};
 
@@ -75,10 +75,10 @@ pub fn document(report: &RunReport, mask: &Mask) -> Value {
     doc
 }
 
-fn level_of(safety: crate::catalog::Safety, is_log: bool) -> &'static str {
+fn level_of(safety: crate::meta::Safety, is_log: bool) -> &'static str {
     if is_log {
         "note"
-    } else if safety == crate::catalog::Safety::Manual {
+    } else if safety == crate::meta::Safety::Manual {
         "error"
     } else {
         "warning"

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Number, Value};
 
+use crate::document::lines::line_col;
 use crate::document::{Entry, Limits, Node, NodeKind, ParseError, ScalarStyle, Span};
 
 enum Frame {
@@ -225,22 +226,6 @@ fn array_node(start: usize, end: usize, items: Vec<Node>, values: Vec<Value>) ->
         },
         Value::Array(values),
     )
-}
-
-/// 1-based line and character column of a byte offset.
-pub fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    let before = &text.as_bytes()[..at];
-    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |i| i + 1);
-    let col = text[line_start..at].chars().count() + 1;
-    (line, col)
 }
 
 impl Scanner<'_> {

@@ -25,8 +25,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{Front, Object, inline};
-use crate::catalog::{Finding, Fix, Location, Safety};
 use crate::document::{Document, Limits, Op, Path, Position, Seg};
+use crate::finding::{Finding, Fix, Location};
+use crate::meta::Safety;
 use crate::model::Kind;
 use names::Names;
 
@@ -342,7 +343,7 @@ impl Resource {
             condition: None,
         };
         for seg in rel {
-            self.into_branch(&mut w);
+            self.enter_branch(&mut w);
             if w.through.is_none() {
                 w.through = w.target.and_then(intrinsic);
             }
@@ -371,7 +372,7 @@ impl Resource {
                 }
             }
         }
-        self.into_branch(&mut w);
+        self.enter_branch(&mut w);
         w
     }
 
@@ -384,7 +385,7 @@ impl Resource {
     }
 
     /// Step into this view's branch of an `Fn::If` at the walk's position.
-    fn into_branch<'a>(&self, w: &mut Walk<'a>) {
+    fn enter_branch<'a>(&self, w: &mut Walk<'a>) {
         let Some(k) = self.branch else {
             return;
         };
@@ -599,7 +600,7 @@ impl Resource {
             .as_deref()
             .map(|p| format!(" `{p}`"))
             .unwrap_or_default();
-        let what = crate::catalog::meta::get(rule)
+        let what = crate::meta::get(rule)
             .and_then(|m| m.cdk.as_deref())
             .map(|c| format!(": set {c}"))
             .unwrap_or_default();

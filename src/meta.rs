@@ -1,13 +1,37 @@
-//! The catalog's data: one `patches/*.toml` file per fix, embedded at build time.
+//! The catalog's data: one `patches/*.toml` file per fix, embedded at build time: id, title,
+//! kinds, safety, default or opt-in, parameters with their defaults, documentation and
+//! examples. Below the configuration (which checks `pipefix.toml` against it) and the catalog
+//! (whose fixes it describes).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Kind;
 
-use super::Safety;
+/// How far a fix may be trusted to run unattended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Safety {
+    /// Reported, never applied.
+    Manual,
+    /// Applied only with `--unsafe-fixes`: changes deploy behaviour more deeply.
+    Unsafe,
+    /// Applied by `--apply`.
+    Safe,
+}
+
+impl fmt::Display for Safety {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Safety::Manual => "manual",
+            Safety::Unsafe => "unsafe",
+            Safety::Safe => "safe",
+        })
+    }
+}
 
 static PATCHES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/patches.rs"));
 
@@ -116,10 +140,6 @@ impl Meta {
     pub fn selection(&self) -> &'static str {
         if self.default { "on" } else { "opt-in" }
     }
-
-    pub fn default_param(&self, name: &str) -> Option<serde_json::Value> {
-        self.parameters.get(name).map(|p| p.default.clone())
-    }
 }
 
 /// Every catalog entry, sorted by id. Panics only if a file of `patches/` is malformed, which
@@ -162,4 +182,11 @@ pub fn markdown_table() -> String {
         ));
     }
     out
+}
+
+/// Whether `id` is chosen by a list of ids and prefixes (`TD`, `BS00`, `CP001`).
+pub fn matches_any(id: &str, patterns: &[String]) -> bool {
+    patterns
+        .iter()
+        .any(|p| !p.is_empty() && id.starts_with(p.as_str()))
 }

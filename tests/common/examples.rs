@@ -1,13 +1,12 @@
 //! Running the before/after examples of `patches/`: each file's *before* must become exactly
 //! *after* (or stay as it is when no *after* is given), and a second run on the result must
-//! change nothing. The test suite runs every example of every fix through this.
+//! change nothing. `tests/catalog_examples.rs` runs every example of every fix through this.
 
 use std::fs;
 
-use crate::config::Config;
-use crate::run::{self, RunOptions};
-
-use super::meta::{Example, Meta};
+use pipefix::config::Config;
+use pipefix::meta::{Example, Meta};
+use pipefix::run::{self, RunOptions};
 
 /// Run one example in a fresh temporary folder; `Err` says what differed.
 pub fn check(meta: &Meta, example: &Example) -> Result<(), String> {
@@ -66,7 +65,7 @@ pub fn check(meta: &Meta, example: &Example) -> Result<(), String> {
             return Err(format!(
                 "{}: output differs from `after`:\n{}",
                 f.path,
-                crate::report::diff::unified(&f.path, want, &got)
+                pipefix::report::diff::unified(&f.path, want, &got)
             ));
         }
     }
