@@ -158,6 +158,48 @@ impl Unit {
     }
 }
 
+/// The typed views of a unit's objects (see [`crate::aws`]): file index and view.
+impl Unit {
+    pub fn objects(&self, kind: Kind) -> impl Iterator<Item = (usize, aws::At<'_>)> {
+        self.of_kind(kind)
+            .filter_map(|(i, f)| Some((i, aws::At::new(f.value()?, f.doc()?.1.clone()))))
+    }
+
+    pub fn task_definitions(&self) -> impl Iterator<Item = (usize, aws::TaskDefinition<'_>)> {
+        self.objects(Kind::TaskDef)
+            .map(|(i, at)| (i, aws::TaskDefinition(at)))
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = (usize, aws::Service<'_>)> {
+        self.objects(Kind::EcsService)
+            .map(|(i, at)| (i, aws::Service(at)))
+    }
+
+    pub fn deployment_groups(&self) -> impl Iterator<Item = (usize, aws::DeploymentGroup<'_>)> {
+        self.objects(Kind::DeploymentGroup)
+            .map(|(i, at)| (i, aws::DeploymentGroup(at)))
+    }
+
+    /// Each target group, also each of a describe-target-groups list of several.
+    pub fn target_groups(&self) -> impl Iterator<Item = (usize, aws::TargetGroup<'_>)> {
+        self.objects(Kind::TargetGroup).flat_map(|(i, at)| {
+            crate::model::target_groups(at.value, &at.at)
+                .into_iter()
+                .map(move |(path, v)| (i, aws::TargetGroup(aws::At::new(v, path))))
+        })
+    }
+
+    pub fn pipelines(&self) -> impl Iterator<Item = (usize, aws::Pipeline<'_>)> {
+        self.objects(Kind::CodePipeline)
+            .map(|(i, at)| (i, aws::Pipeline(at)))
+    }
+
+    pub fn appspecs(&self) -> impl Iterator<Item = (usize, aws::AppSpec<'_>)> {
+        self.objects(Kind::Appspec)
+            .map(|(i, at)| (i, aws::AppSpec(at)))
+    }
+}
+
 /// How the pipeline deploys to ECS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeployPath {
@@ -425,7 +467,7 @@ fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
             out.push((n.to_string(), because));
         }
     };
-    for (_, p) in aws::pipelines(unit) {
+    for (_, p) in unit.pipelines() {
         for action in p.actions() {
             if action.provider() == Some("CodeDeployToECS") {
                 // Only a real container name designates one; a placeholder name does not.
@@ -438,7 +480,7 @@ fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
             }
         }
     }
-    for (_, appspec) in aws::appspecs(unit) {
+    for (_, appspec) in unit.appspecs() {
         for target in appspec.targets() {
             push(
                 target.container_name(),
@@ -446,7 +488,7 @@ fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
             );
         }
     }
-    for (_, svc) in aws::services(unit) {
+    for (_, svc) in unit.services() {
         for lb in svc.load_balancers() {
             push(
                 lb.container_name,
@@ -459,7 +501,7 @@ fn designated_containers(unit: &Unit) -> Vec<(String, &'static str)> {
 
 fn deploy_path(unit: &Unit) -> DeployPath {
     let mut found = DeployPath::Unknown;
-    for (_, p) in aws::pipelines(unit) {
+    for (_, p) in unit.pipelines() {
         for action in p.actions() {
             if action.deploys_with("CodeDeployToECS") {
                 return DeployPath::CodeDeploy;
@@ -471,7 +513,7 @@ fn deploy_path(unit: &Unit) -> DeployPath {
     }
     if found == DeployPath::Unknown {
         // Without a pipeline, the service's deployment controller tells (only when written).
-        for (_, svc) in aws::services(unit) {
+        for (_, svc) in unit.services() {
             match svc
                 .0
                 .value

@@ -19,8 +19,6 @@ pub mod task_definition;
 use serde_json::Value;
 
 use crate::document::Path;
-use crate::model::Kind;
-use crate::workspace::Unit;
 
 pub use appspec::AppSpec;
 pub use pipeline::{Action, Pipeline, Stage};
@@ -127,32 +125,6 @@ impl<'a> At<'a> {
     pub fn is_object(&self) -> bool {
         self.value.is_object()
     }
-}
-
-/// The objects of one kind in a unit: file index and the object with its address.
-pub fn objects(unit: &Unit, kind: Kind) -> impl Iterator<Item = (usize, At<'_>)> {
-    unit.of_kind(kind)
-        .filter_map(|(i, f)| Some((i, At::new(f.value()?, f.doc()?.1.clone()))))
-}
-
-pub fn task_definitions(unit: &Unit) -> impl Iterator<Item = (usize, TaskDefinition<'_>)> {
-    objects(unit, Kind::TaskDef).map(|(i, at)| (i, TaskDefinition(at)))
-}
-
-pub fn services(unit: &Unit) -> impl Iterator<Item = (usize, Service<'_>)> {
-    objects(unit, Kind::EcsService).map(|(i, at)| (i, Service(at)))
-}
-
-pub fn deployment_groups(unit: &Unit) -> impl Iterator<Item = (usize, DeploymentGroup<'_>)> {
-    objects(unit, Kind::DeploymentGroup).map(|(i, at)| (i, DeploymentGroup(at)))
-}
-
-pub fn pipelines(unit: &Unit) -> impl Iterator<Item = (usize, Pipeline<'_>)> {
-    objects(unit, Kind::CodePipeline).map(|(i, at)| (i, Pipeline(at)))
-}
-
-pub fn appspecs(unit: &Unit) -> impl Iterator<Item = (usize, AppSpec<'_>)> {
-    objects(unit, Kind::Appspec).map(|(i, at)| (i, AppSpec(at)))
 }
 
 #[cfg(test)]
