@@ -95,10 +95,20 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// The credential shape a value has, if any.
 pub fn credential_in(value: &str) -> Option<&'static str> {
-    VALUE_PATTERNS
-        .iter()
-        .find(|(_, r)| r.is_match(value))
-        .map(|(what, _)| *what)
+    // One search for every pattern at once; the first pattern that matches names it.
+    static ANY: LazyLock<Option<regex::RegexSet>> =
+        LazyLock::new(|| regex::RegexSet::new(VALUE_PATTERNS.iter().map(|(_, r)| r.as_str())).ok());
+    match ANY.as_ref() {
+        Some(set) => set
+            .matches(value)
+            .iter()
+            .next()
+            .map(|i| VALUE_PATTERNS[i].0),
+        None => VALUE_PATTERNS
+            .iter()
+            .find(|(_, r)| r.is_match(value))
+            .map(|(what, _)| *what),
+    }
 }
 
 /// Whether a value points at a secret instead of being one.

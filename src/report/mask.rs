@@ -40,7 +40,12 @@ impl Mask {
         let finder = if v.is_empty() {
             None
         } else {
-            aho_corasick::AhoCorasick::new(&v).ok()
+            // A mask is made per unit and searches a few short texts: an automaton that is
+            // quick to build (the kind does not change what is found).
+            aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .build(&v)
+                .ok()
         };
         let starred = (0..v.len()).filter(|&i| v[i].contains('*')).collect();
         Mask {
@@ -250,6 +255,169 @@ mod tests {
         assert!(found.contains(&"abc\"def123".to_string()), "{found:?}");
         let log = "key AKIAIOSFODNN7EXAMPLE here";
         assert_eq!(sweep(log), vec!["AKIAIOSFODNN7EXAMPLE".to_string()]);
+    }
+
+    /// `credential_in` as it was before: each shape tried in turn.
+    fn reference_credential(v: &str) -> Option<&'static str> {
+        use std::sync::LazyLock;
+
+        static SHAPES: LazyLock<Vec<(&'static str, regex::Regex)>> = LazyLock::new(|| {
+            [
+                ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+                (
+                    "a GitHub token",
+                    r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}\b",
+                ),
+                ("a GitHub token", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+                ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+                ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
+                ("a Stripe key", r"\b[sr]k_live_[A-Za-z0-9]{16,}"),
+                ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+            ]
+            .into_iter()
+            .map(|(w, p)| (w, regex::Regex::new(p).expect("pattern")))
+            .collect()
+        });
+        SHAPES.iter().find(|(_, r)| r.is_match(v)).map(|(w, _)| *w)
+    }
+
+    /// `sweep` as it was before it shared one search among its patterns: every pattern
+    /// tried in turn, each credential shape tried in turn.
+    fn reference_sweep(text: &str) -> Vec<String> {
+        use regex::Regex;
+
+        use crate::catalog::secrets::{is_reference, plaintext_secret};
+
+        let re = |p: &str| Regex::new(p).expect("pattern");
+        let pair = re(
+            r#"["']?([A-Za-z_][A-Za-z0-9_.\-]*)["']?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"',}\]#]+)"#,
+        );
+        let name_value = re(
+            r#"(?i)["']?name["']?\s*:\s*["']?([A-Za-z0-9_.\-]+)["']?\s*,?\s*(?:-\s*)?["']?value["']?\s*:\s*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"',}\]#]+)"#,
+        );
+        let value_name = re(
+            r#"(?i)"value"\s*:\s*("(?:[^"\\\n]|\\.)*")\s*,\s*"name"\s*:\s*"([A-Za-z0-9_.\-]+)""#,
+        );
+        let login = re(r#"(?:^|\s)(?:-p|--password)(?:=|\s+)("[^"\n]*"|'[^'\n]*'|\S+)"#);
+        let token = re(r"[A-Za-z0-9_\-]{16,}");
+        let unquote = |v: &str| {
+            if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+                serde_json::from_str::<String>(v).unwrap_or_else(|_| v[1..v.len() - 1].to_string())
+            } else if v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') {
+                v[1..v.len() - 1].to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |name: &str, raw: &str| {
+            let value = unquote(raw);
+            if plaintext_secret(name, &value).is_some() {
+                out.push(value);
+            }
+        };
+        for c in pair.captures_iter(text) {
+            push(&c[1], &c[2]);
+        }
+        for c in name_value.captures_iter(text) {
+            push(&c[1], &c[2]);
+        }
+        for c in value_name.captures_iter(text) {
+            push(&c[2], &c[1]);
+        }
+        for line in text.lines().filter(|l| l.contains("login")) {
+            for c in login.captures_iter(line) {
+                let value = unquote(&c[1]);
+                if !is_reference(&value) && !value.starts_with('$') && value != "****" {
+                    out.push(value);
+                }
+            }
+        }
+        for m in token.find_iter(text) {
+            if reference_credential(m.as_str()).is_some() {
+                out.push(m.as_str().to_string());
+            }
+        }
+        let mut in_key = false;
+        for line in text.lines() {
+            let t = line
+                .trim()
+                .trim_matches(|c| c == '"' || c == ',' || c == '\'');
+            if t.contains("-----BEGIN") && t.contains("PRIVATE KEY-----") {
+                in_key = true;
+            } else if t.contains("-----END") {
+                in_key = false;
+            } else if in_key && t.len() >= 8 {
+                out.push(t.to_string());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn texts_below(dir: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                texts_below(&p, out);
+            } else if let Ok(t) = std::fs::read_to_string(&p) {
+                out.push(t);
+            }
+        }
+    }
+
+    /// The one-search sweep finds what trying every pattern in turn finds, on the examples,
+    /// the shared real-world files and corpus, and texts full of credential shapes.
+    #[test]
+    fn sweep_finds_what_every_pattern_in_turn_finds() {
+        let mut texts = Vec::new();
+        for dir in ["examples", "../shared/realworld", "../shared/corpus"] {
+            texts_below(std::path::Path::new(dir), &mut texts);
+        }
+        assert!(texts.len() > 20, "{} texts", texts.len());
+        let shapes = [
+            "AKIAIOSFODNN7EXAMPLE",
+            "ASIAY34FZKBOKMUTVV7A",
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+            "gho_0123456789abcdefghijABCDEFGHIJ01234",
+            "github_pat_11ABCDEFG0123456789_abcdefghij",
+            "xoxb-1234567890-abcdefghij",
+            "glpat-abcdefghij0123456789",
+            "sk_live_0123456789abcdefgh",
+            "rk_live_0123456789abcdef",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----",
+            "xAKIAIOSFODNN7EXAMPLE",
+            "éAKIAIOSFODNN7EXAMPLE",
+            "AKIAIOSFODNN7EXAMPLEX",
+        ];
+        for (i, s) in shapes.iter().enumerate() {
+            texts.push(format!(
+                "env:\n  variables:\n    V{i}: {s}\n    API_TOKEN: \"{s}\"\nphases:\n  build:\n    commands:\n      - echo {s} && docker login -u x -p {s}\n"
+            ));
+            texts.push(format!(
+                r#"{{"environment": [{{"name": "N{i}", "value": "{s}"}}, {{"value": "{s}", "name": "DB_PASSWORD"}}]}}"#
+            ));
+        }
+        let mut found = 0;
+        let words = regex::Regex::new(r"[^\s\x22',]+|[^\n]+").expect("pattern");
+        for t in &texts {
+            for w in words.find_iter(t) {
+                let w = w.as_str();
+                assert_eq!(
+                    crate::catalog::secrets::credential_in(w),
+                    reference_credential(w),
+                    "{w}"
+                );
+            }
+            let new = sweep(t);
+            assert_eq!(new, reference_sweep(t), "{t}");
+            found += new.len();
+        }
+        assert!(found > 30, "{found} values found");
     }
 
     #[test]
