@@ -86,7 +86,14 @@ pub fn is_secret_name(name: &str) -> bool {
     if NOT_SECRET_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
         return false;
     }
-    SECRET_WORDS.iter().any(|w| upper.contains(w))
+    // One search for all the words (this runs for every key of every file swept).
+    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> =
+        LazyLock::new(|| aho_corasick::AhoCorasick::new(SECRET_WORDS).ok());
+    let has_word = match WORDS.as_ref() {
+        Some(words) => words.is_match(&upper),
+        None => SECRET_WORDS.iter().any(|w| upper.contains(w)),
+    };
+    has_word
         || upper == "PASS"
         || upper.ends_with("_PASS")
         || upper.ends_with("_PWD")
