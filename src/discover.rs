@@ -145,6 +145,8 @@ struct Streamed {
     pending: std::collections::BTreeMap<PathBuf, Vec<Candidate>>,
     /// Link targets already seen (a second link to one target is dropped).
     link_targets: std::collections::HashSet<PathBuf>,
+    /// Whether the first pending unit may have become ready since it was last checked.
+    recheck: bool,
     done: bool,
 }
 
@@ -176,10 +178,17 @@ impl Level {
 /// The order of the walk in a folder: files worth opening first, then part folders, then
 /// the rest, each by name.
 fn rank(name: &std::ffi::OsStr) -> u8 {
-    let lower = name.to_string_lossy().to_ascii_lowercase();
-    if PART_DIRS.contains(&lower.as_str()) {
+    // Called by the sort for every comparison: bytes, no allocation (the names and
+    // extensions compared are ASCII, so this is `is_candidate_name` and `unit_key`'s test).
+    let b = name.as_encoded_bytes();
+    let ends_with =
+        |e: &str| b.len() >= e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes());
+    if PART_DIRS
+        .iter()
+        .any(|p| b.eq_ignore_ascii_case(p.as_bytes()))
+    {
         1
-    } else if is_candidate_name(Path::new(name)) {
+    } else if CANDIDATE_EXTENSIONS.iter().any(|e| ends_with(e)) {
         0
     } else {
         2
@@ -207,6 +216,7 @@ pub fn units(paths: &[PathBuf]) -> Units {
                 levels: Vec::new(),
                 pending: Default::default(),
                 link_targets: Default::default(),
+                recheck: false,
                 done: false,
             })),
             warnings: Vec::new(),
@@ -262,8 +272,11 @@ impl Iterator for Units {
 impl Streamed {
     fn next(&mut self, warnings: &mut Vec<String>) -> Option<Vec<Candidate>> {
         loop {
-            if let Some(unit) = self.ready() {
-                return Some(unit);
+            if self.recheck {
+                match self.ready() {
+                    Some(unit) => return Some(unit),
+                    None => self.recheck = false,
+                }
             }
             if self.done {
                 return None;
@@ -272,6 +285,7 @@ impl Streamed {
                 None => {
                     self.done = true;
                     self.levels.clear();
+                    self.recheck = true;
                 }
                 Some(Err(_)) => {}
                 Some(Ok(entry)) => self.visit(&entry, warnings),
@@ -296,13 +310,23 @@ impl Streamed {
             return;
         };
         let depth = entry.depth();
+        // Only a walk that left a folder or moved on to another rank or folder can have
+        // passed a unit: the check is not repeated for every file.
+        self.recheck |= self.levels.len() > depth;
         self.levels.truncate(depth);
         let path = entry.path();
         if depth > 0
             && let Some(parent) = self.levels.last_mut()
         {
-            let child = parent.dir.join(entry.file_name());
-            parent.child = Some((rank(entry.file_name()), child));
+            let r = rank(entry.file_name());
+            self.recheck |= r == 2 || parent.child.as_ref().map(|c| c.0) != Some(r);
+            // Only the rank of a file or part folder matters (see `Level::passed`).
+            let child = if r == 2 {
+                parent.dir.join(entry.file_name())
+            } else {
+                PathBuf::new()
+            };
+            parent.child = Some((r, child));
         }
         // The root is a folder even when given as a link to one.
         if ft.is_dir() || depth == 0 {
@@ -326,13 +350,10 @@ impl Streamed {
                 }
             }
         } else if ft.is_file() {
-            self.pending
-                .entry(unit_key(path))
-                .or_default()
-                .push(Candidate {
-                    path: path.to_path_buf(),
-                    target: None,
-                });
+            self.add(Candidate {
+                path: path.to_path_buf(),
+                target: None,
+            });
             return;
         } else {
             return;
@@ -342,13 +363,20 @@ impl Streamed {
         if !self.link_targets.insert(target.clone()) || walked_as_file(&self.root, &target) {
             return;
         }
-        self.pending
-            .entry(unit_key(path))
-            .or_default()
-            .push(Candidate {
-                path: path.to_path_buf(),
-                target: Some(target),
-            });
+        self.add(Candidate {
+            path: path.to_path_buf(),
+            target: Some(target),
+        });
+    }
+
+    fn add(&mut self, c: Candidate) {
+        match self.pending.entry(unit_key(&c.path)) {
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().push(c),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(vec![c]);
+                self.recheck = true;
+            }
+        }
     }
 }
 
@@ -427,10 +455,10 @@ fn is_candidate_name(p: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    [".json", ".yml", ".yaml", ".template", ".log", ".txt"]
-        .iter()
-        .any(|e| name.ends_with(e))
+    CANDIDATE_EXTENSIONS.iter().any(|e| name.ends_with(e))
 }
+
+const CANDIDATE_EXTENSIONS: [&str; 6] = [".json", ".yml", ".yaml", ".template", ".log", ".txt"];
 
 /// A file read and classified, ready to go into a unit.
 pub struct Loaded {
@@ -870,6 +898,24 @@ mod tests {
                 }
             }
             assert_eq!(streamed(dir.path()), listed(dir.path()));
+        }
+    }
+
+    #[test]
+    fn the_walk_ranks_files_then_part_folders_then_the_rest() {
+        for (name, r) in [
+            ("buildspec.yml", 0),
+            ("TASKDEF.JSON", 0),
+            ("build.Log", 0),
+            ("pipeline", 1),
+            ("CI", 1),
+            (".aws", 1),
+            ("src", 2),
+            ("index.js", 2),
+            ("pipelines.d", 2),
+        ] {
+            assert_eq!(rank(std::ffi::OsStr::new(name)), r, "{name}");
+            assert_eq!(r == 0, is_candidate_name(Path::new(name)), "{name}");
         }
     }
 
