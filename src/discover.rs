@@ -847,6 +847,18 @@ mod tests {
         let s = streamed(root);
         assert_eq!(s, listed(root));
         assert!(s.len() >= 8, "{s:?}");
+        // The root spelled with a final slash, and given as a link to the folder.
+        let slash = PathBuf::from(format!("{}/", root.display()));
+        assert_eq!(streamed(&slash), listed(&slash));
+        #[cfg(unix)]
+        {
+            let outside = tempfile::tempdir().expect("tempdir");
+            let link = outside.path().join("root-link");
+            std::os::unix::fs::symlink(root, &link).expect("link");
+            let via_link = streamed(&link);
+            assert_eq!(via_link, listed(&link));
+            assert_eq!(via_link.len(), s.len());
+        }
         // From the current folder, as a run with no path argument sees it.
         let dot = Path::new(".");
         let here = std::env::current_dir().expect("cwd");
