@@ -29,7 +29,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<String>) {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     for root in paths {
-        if root.is_file() || is_symlink(root) && !root.is_dir() {
+        if is_file_root(root) {
             match link_target(root, root.parent().unwrap_or(Path::new("."))) {
                 Ok(target) => out.push(Candidate {
                     path: root.clone(),
@@ -39,18 +39,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<String>) {
             }
             continue;
         }
-        let walker = ignore::WalkBuilder::new(root)
-            .hidden(false)
-            .follow_links(false)
-            .require_git(false)
-            .git_ignore(true)
-            .git_exclude(true)
-            .parents(true)
-            .filter_entry(|e| {
-                !(e.file_type().is_some_and(|t| t.is_dir())
-                    && SKIP_DIRS.iter().any(|d| e.file_name() == *d))
-            })
-            .build();
+        let walker = walker(root, |_| true).build();
         for entry in walker.flatten() {
             let Some(ft) = entry.file_type() else {
                 continue;
@@ -84,6 +73,316 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<String>) {
         return (out, warnings);
     }
     (dedup_targets(out), warnings)
+}
+
+/// A path given on the command line that is read as one file (a file, or a link to one).
+fn is_file_root(root: &Path) -> bool {
+    root.is_file() || is_symlink(root) && !root.is_dir()
+}
+
+/// The walk of one root as every discovery does it: ignore files honoured, hidden files
+/// included, links not followed, [`SKIP_DIRS`] not entered; `keep` may refuse more entries
+/// (and the folders below them).
+fn walker(
+    root: &Path,
+    keep: impl Fn(&ignore::DirEntry) -> bool + Send + Sync + 'static,
+) -> ignore::WalkBuilder {
+    let mut b = ignore::WalkBuilder::new(root);
+    b.hidden(false)
+        .follow_links(false)
+        .require_git(false)
+        .git_ignore(true)
+        .git_exclude(true)
+        .parents(true)
+        .filter_entry(move |e| {
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && SKIP_DIRS.iter().any(|d| e.file_name() == *d))
+                && keep(e)
+        });
+    b
+}
+
+/// The candidate files of a run grouped into units (see [`unit_key`]), unit after unit in
+/// the order of their keys, each unit's files in path order: exactly the grouping of
+/// [`discover`]'s list, but for one folder given alone the walk and the grouping go together,
+/// and a unit is handed out as soon as no file still to be walked can belong to it or to a
+/// unit before it. Nothing proportional to the number of files is kept: the walk sees each
+/// folder's files, then its pipeline part folders ([`PART_DIRS`]), then its other folders,
+/// so that a unit is complete once the walk has left its part folders; only units found
+/// inside part folders wait for the unit of the folder above.
+pub struct Units {
+    inner: UnitsInner,
+    warnings: Vec<String>,
+}
+
+enum UnitsInner {
+    /// Several paths, or a file: listed and grouped up front.
+    Listed(std::vec::IntoIter<Vec<Candidate>>),
+    Streamed(Box<Streamed>),
+}
+
+/// The state of a streamed walk (see [`Units`]).
+struct Streamed {
+    root: PathBuf,
+    walk: ignore::Walk,
+    /// The folders from the root down to the walk's position.
+    levels: Vec<Level>,
+    /// Complete or growing units, by key, that may not go out yet.
+    pending: std::collections::BTreeMap<PathBuf, Vec<Candidate>>,
+    /// Link targets already seen (a second link to one target is dropped).
+    link_targets: std::collections::HashSet<PathBuf>,
+    /// Whether the first pending unit may have become ready since it was last checked.
+    recheck: bool,
+    done: bool,
+}
+
+/// One folder on the way from the root to the walk's position.
+struct Level {
+    /// The folder, normalised as unit keys are.
+    dir: PathBuf,
+    /// The unit of the files directly in it.
+    unit: PathBuf,
+    /// The last entry of it the walk gave: its rank (see [`rank`]) and normalised path.
+    child: Option<(u8, PathBuf)>,
+}
+
+impl Level {
+    /// Whether every file still to be walked under this folder belongs to a unit whose key
+    /// is greater than `key`.
+    fn passed(&self, key: &Path) -> bool {
+        match &self.child {
+            // Files directly in it may still come.
+            None | Some((0, _)) => key < self.unit.as_path(),
+            // Part folders may still come: their files go to this folder's unit.
+            Some((1, _)) => key < self.dir.as_path(),
+            // Only other folders after this one: units below them.
+            Some((_, c)) => key < c.as_path() || key.starts_with(c),
+        }
+    }
+}
+
+/// The order of the walk in a folder: files worth opening first, then part folders, then
+/// the rest, each by name.
+fn rank(name: &std::ffi::OsStr) -> u8 {
+    // Called by the sort for every comparison: bytes, no allocation (the names and
+    // extensions compared are ASCII, so this is `is_candidate_name` and `unit_key`'s test).
+    let b = name.as_encoded_bytes();
+    let ends_with =
+        |e: &str| b.len() >= e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes());
+    if PART_DIRS
+        .iter()
+        .any(|p| b.eq_ignore_ascii_case(p.as_bytes()))
+    {
+        1
+    } else if CANDIDATE_EXTENSIONS.iter().any(|e| ends_with(e)) {
+        0
+    } else {
+        2
+    }
+}
+
+fn normalised(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+/// The units of a run over `paths` (see [`Units`]).
+pub fn units(paths: &[PathBuf]) -> Units {
+    if let [root] = paths
+        && !is_file_root(root)
+    {
+        let walk = walker(root, |_| true)
+            .sort_by_file_name(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)))
+            .build();
+        return Units {
+            inner: UnitsInner::Streamed(Box::new(Streamed {
+                root: root.clone(),
+                walk,
+                levels: Vec::new(),
+                pending: Default::default(),
+                link_targets: Default::default(),
+                recheck: false,
+                done: false,
+            })),
+            warnings: Vec::new(),
+        };
+    }
+    let (candidates, warnings) = discover(paths);
+    Units {
+        inner: UnitsInner::Listed(group(candidates).into_iter()),
+        warnings,
+    }
+}
+
+/// Candidates in path order grouped into units: by key, each unit's files in path order.
+fn group(candidates: Vec<Candidate>) -> Vec<Vec<Candidate>> {
+    let mut groups: Vec<(PathBuf, Vec<Candidate>)> = Vec::new();
+    for c in candidates {
+        let key = unit_key(&c.path);
+        match groups.last_mut() {
+            Some((k, v)) if *k == key => v.push(c),
+            _ => groups.push((key, vec![c])),
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    // Units that share a key but were not adjacent in path order are merged.
+    let mut merged: Vec<(PathBuf, Vec<Candidate>)> = Vec::new();
+    for (k, v) in groups {
+        match merged.last_mut() {
+            Some((mk, mv)) if *mk == k => mv.extend(v),
+            _ => merged.push((k, v)),
+        }
+    }
+    merged.into_iter().map(|(_, v)| v).collect()
+}
+
+impl Units {
+    /// What the walk warned about so far (links out of the root, broken links).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+}
+
+impl Iterator for Units {
+    type Item = Vec<Candidate>;
+
+    fn next(&mut self) -> Option<Vec<Candidate>> {
+        match &mut self.inner {
+            UnitsInner::Listed(it) => it.next(),
+            UnitsInner::Streamed(s) => s.next(&mut self.warnings),
+        }
+    }
+}
+
+impl Streamed {
+    fn next(&mut self, warnings: &mut Vec<String>) -> Option<Vec<Candidate>> {
+        loop {
+            if self.recheck {
+                match self.ready() {
+                    Some(unit) => return Some(unit),
+                    None => self.recheck = false,
+                }
+            }
+            if self.done {
+                return None;
+            }
+            match self.walk.next() {
+                None => {
+                    self.done = true;
+                    self.levels.clear();
+                    self.recheck = true;
+                }
+                Some(Err(_)) => {}
+                Some(Ok(entry)) => self.visit(&entry, warnings),
+            }
+        }
+    }
+
+    /// The first pending unit, if the walk is past everything that could join it or come
+    /// before it. Its files are put in path order.
+    fn ready(&mut self) -> Option<Vec<Candidate>> {
+        let first = self.pending.keys().next()?;
+        if !self.levels.iter().all(|l| l.passed(first)) {
+            return None;
+        }
+        let (_, mut files) = self.pending.pop_first()?;
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Some(files)
+    }
+
+    fn visit(&mut self, entry: &ignore::DirEntry, warnings: &mut Vec<String>) {
+        let Some(ft) = entry.file_type() else {
+            return;
+        };
+        let depth = entry.depth();
+        // Only a walk that left a folder or moved on to another rank or folder can have
+        // passed a unit: the check is not repeated for every file.
+        self.recheck |= self.levels.len() > depth;
+        self.levels.truncate(depth);
+        let path = entry.path();
+        if depth > 0
+            && let Some(parent) = self.levels.last_mut()
+        {
+            let r = rank(entry.file_name());
+            self.recheck |= r == 2 || parent.child.as_ref().map(|c| c.0) != Some(r);
+            // Only the rank of a file or part folder matters (see `Level::passed`).
+            let child = if r == 2 {
+                parent.dir.join(entry.file_name())
+            } else {
+                PathBuf::new()
+            };
+            parent.child = Some((r, child));
+        }
+        // The root is a folder even when given as a link to one.
+        if ft.is_dir() || depth == 0 {
+            self.levels.push(Level {
+                dir: normalised(path),
+                unit: unit_key(&path.join("f")),
+                child: None,
+            });
+            return;
+        }
+        if !is_candidate_name(path) {
+            return;
+        }
+        let target = if ft.is_symlink() {
+            match link_target(path, &self.root) {
+                Ok(Some(t)) if t.is_file() => t,
+                Ok(_) => return,
+                Err(w) => {
+                    warnings.push(w);
+                    return;
+                }
+            }
+        } else if ft.is_file() {
+            self.add(Candidate {
+                path: path.to_path_buf(),
+                target: None,
+            });
+            return;
+        } else {
+            return;
+        };
+        // As `dedup_targets`: a link is dropped when its target is a file of the walk under
+        // its own name, or the target of a link before it.
+        if !self.link_targets.insert(target.clone()) || walked_as_file(&self.root, &target) {
+            return;
+        }
+        self.add(Candidate {
+            path: path.to_path_buf(),
+            target: Some(target),
+        });
+    }
+
+    fn add(&mut self, c: Candidate) {
+        match self.pending.entry(unit_key(&c.path)) {
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().push(c),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(vec![c]);
+                self.recheck = true;
+            }
+        }
+    }
+}
+
+/// Whether the walk of `root` finds `target` (a canonical path inside it) as a candidate file
+/// under its own name: the same walk, restricted to the folders on the way.
+fn walked_as_file(root: &Path, target: &Path) -> bool {
+    let real_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let Ok(rel) = target.strip_prefix(&real_root) else {
+        return false;
+    };
+    let want = root.join(rel);
+    let on_the_way = want.clone();
+    walker(root, move |e| on_the_way.starts_with(e.path()))
+        .build()
+        .flatten()
+        .any(|e| {
+            e.path() == want
+                && e.file_type().is_some_and(|t| t.is_file())
+                && is_candidate_name(e.path())
+        })
 }
 
 /// One candidate per file on disk: a link whose target is also found under its own name (or
@@ -142,10 +441,10 @@ fn is_candidate_name(p: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    [".json", ".yml", ".yaml", ".template", ".log", ".txt"]
-        .iter()
-        .any(|e| name.ends_with(e))
+    CANDIDATE_EXTENSIONS.iter().any(|e| name.ends_with(e))
 }
+
+const CANDIDATE_EXTENSIONS: [&str; 6] = [".json", ".yml", ".yaml", ".template", ".log", ".txt"];
 
 /// A file read and classified, ready to go into a unit.
 pub struct Loaded {
@@ -452,6 +751,166 @@ mod tests {
             unit_key(Path::new("svc/other/c.json")),
             PathBuf::from("svc/other")
         );
+    }
+
+    /// The units of a streamed walk, as (path, target) lists.
+    fn streamed(root: &Path) -> Vec<Vec<(PathBuf, Option<PathBuf>)>> {
+        let as_pairs = |u: Vec<Candidate>| u.into_iter().map(|c| (c.path, c.target)).collect();
+        units(&[root.to_path_buf()]).map(as_pairs).collect()
+    }
+
+    /// The units of the whole list grouped at once.
+    fn listed(root: &Path) -> Vec<Vec<(PathBuf, Option<PathBuf>)>> {
+        let as_pairs = |u: Vec<Candidate>| u.into_iter().map(|c| (c.path, c.target)).collect();
+        group(discover(&[root.to_path_buf()]).0)
+            .into_iter()
+            .map(as_pairs)
+            .collect()
+    }
+
+    fn write(root: &Path, rel: &str) {
+        let p = root.join(rel);
+        if let Some(d) = p.parent() {
+            fs::create_dir_all(d).expect("mkdir");
+        }
+        fs::write(&p, "{}").expect("write");
+    }
+
+    #[test]
+    fn streamed_units_are_the_listed_units() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for rel in [
+            "z.json",
+            "a.yml",
+            "services/x/buildspec.yml",
+            "services/x/pipeline/p.json",
+            "services/x/pipeline/ci/deep.json",
+            "services/x/pipeline/other/o.json",
+            "services/x/CI/upper.yml",
+            "services/x/b/inner.json",
+            "services/x/zz.json",
+            "services/x/dir.json/inside.json",
+            "services/x/deploy/d.json",
+            "services/y/src/index.js",
+            "services/y/ecs/t.json",
+            "infra/config/c.yaml",
+            "infra/i.json",
+            "ci/root-part.yml",
+            "ignored/skip.json",
+            "node_modules/m.json",
+            "logs/build.log",
+            "a-b/x.json",
+            "a/x.json",
+        ] {
+            write(root, rel);
+        }
+        fs::write(root.join(".gitignore"), "ignored/\n").expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::symlink;
+            // A link to a file found under its own name, two links to one file that is not
+            // (its name is not a candidate), and a link out of the root.
+            symlink(
+                root.join("services/x/zz.json"),
+                root.join("services/y/link.json"),
+            )
+            .expect("link");
+            fs::write(root.join("data.bin"), "{}").expect("write");
+            symlink(root.join("data.bin"), root.join("a/first.json")).expect("link");
+            symlink(root.join("data.bin"), root.join("services/second.json")).expect("link");
+            symlink(
+                root.join("ignored/skip.json"),
+                root.join("a/to-ignored.json"),
+            )
+            .expect("link");
+            symlink("/etc/hostname", root.join("out.json")).expect("link");
+        }
+        let s = streamed(root);
+        assert_eq!(s, listed(root));
+        assert!(s.len() >= 8, "{s:?}");
+        // The root spelled with a final slash, and given as a link to the folder.
+        let slash = PathBuf::from(format!("{}/", root.display()));
+        assert_eq!(streamed(&slash), listed(&slash));
+        #[cfg(unix)]
+        {
+            let outside = tempfile::tempdir().expect("tempdir");
+            let link = outside.path().join("root-link");
+            std::os::unix::fs::symlink(root, &link).expect("link");
+            let via_link = streamed(&link);
+            assert_eq!(via_link, listed(&link));
+            assert_eq!(via_link.len(), s.len());
+        }
+        // From the current folder, as a run with no path argument sees it.
+        let dot = Path::new(".");
+        let here = std::env::current_dir().expect("cwd");
+        if here.join("../shared/realworld").is_dir() {
+            let rw = Path::new("../shared/realworld");
+            assert_eq!(streamed(rw), listed(rw));
+        }
+        assert_eq!(streamed(&dot.join("tests")), listed(&dot.join("tests")));
+    }
+
+    #[test]
+    fn streamed_units_match_on_random_trees() {
+        // Trees of names a unit key cares about: part folders in any case, candidate names,
+        // folders named like files, at several depths.
+        let names = [
+            "ci",
+            "Deploy",
+            "pipeline",
+            "aws",
+            "a",
+            "b.json",
+            "z.yml",
+            "svc",
+            "x.txt",
+            "m",
+            "config",
+            "README.md",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rand = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..40 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            for _ in 0..30 {
+                let depth = 1 + rand(4);
+                let mut rel = PathBuf::new();
+                for _ in 0..depth - 1 {
+                    rel.push(names[rand(names.len())]);
+                }
+                rel.push(["f.json", "g.yaml", "h.log", "i.md"][rand(4)]);
+                let p = dir.path().join(&rel);
+                // A name already taken by a file or a folder is skipped.
+                if p.parent().is_some_and(|d| fs::create_dir_all(d).is_ok()) {
+                    let _ = fs::write(&p, "{}");
+                }
+            }
+            assert_eq!(streamed(dir.path()), listed(dir.path()));
+        }
+    }
+
+    #[test]
+    fn the_walk_ranks_files_then_part_folders_then_the_rest() {
+        for (name, r) in [
+            ("buildspec.yml", 0),
+            ("TASKDEF.JSON", 0),
+            ("build.Log", 0),
+            ("pipeline", 1),
+            ("CI", 1),
+            (".aws", 1),
+            ("src", 2),
+            ("index.js", 2),
+            ("pipelines.d", 2),
+        ] {
+            assert_eq!(rank(std::ffi::OsStr::new(name)), r, "{name}");
+            assert_eq!(r == 0, is_candidate_name(Path::new(name)), "{name}");
+        }
     }
 
     #[test]

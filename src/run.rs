@@ -124,26 +124,12 @@ pub fn run_streaming(
     sink: &(dyn Fn() -> Box<dyn Sink> + Sync),
     emit: Option<Emit<'_>>,
 ) -> RunReport {
-    let (candidates, warnings) = discover::discover(&opts.paths);
-    // Group by path before reading anything, so that each unit is read, processed and
-    // released by one worker.
-    let mut groups: Vec<(PathBuf, Vec<Candidate>)> = Vec::new();
-    for c in candidates {
-        let key = discover::unit_key(&c.path);
-        match groups.last_mut() {
-            Some((k, v)) if *k == key => v.push(c),
-            _ => groups.push((key, vec![c])),
-        }
-    }
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
-    // Units that share a key but were not adjacent in path order are merged.
-    let mut merged: Vec<(PathBuf, Vec<Candidate>)> = Vec::new();
-    for (k, v) in groups {
-        match merged.last_mut() {
-            Some((mk, mv)) if *mk == k => mv.extend(v),
-            _ => merged.push((k, v)),
-        }
-    }
+    // Units come from the walk as they are complete, in path order (see `discover::Units`):
+    // no list of every file is made first.
+    let mut source = discover::units(&opts.paths);
+    // Two units are looked at first: one unit (a pre-commit hook on one file) needs no thread.
+    let mut first: std::collections::VecDeque<Vec<Candidate>> = source.by_ref().take(2).collect();
+    let several = first.len() > 1;
     let engine_opts = Options {
         unsafe_fixes: config.unsafe_fixes,
         limits: opts.limits,
@@ -157,19 +143,28 @@ pub fn run_streaming(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
-    .min(merged.len())
+    .min(if several { usize::MAX } else { 1 })
     .max(1);
     let ahead = AHEAD_PER_THREAD * threads;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let order = std::sync::Mutex::new(Reorder::default());
+    // The next unit's index and the walk, taken by one worker at a time.
+    let next = std::sync::Mutex::new((0usize, &mut first, &mut source));
+    let order = std::sync::Mutex::new(Reorder {
+        hits: vec![SuppressionHits::default(); config.suppress.len()],
+        ..Reorder::default()
+    });
     let moved = std::sync::Condvar::new();
     let panicked: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>> =
         std::sync::Mutex::new(None);
     let worker = || {
         loop {
-            let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let Some(group) = merged.get(index) else {
-                break;
+            let (index, group) = {
+                let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
+                let (index, first, source) = &mut *n;
+                let Some(group) = first.pop_front().or_else(|| source.next()) else {
+                    break;
+                };
+                *index += 1;
+                (*index - 1, group)
             };
             {
                 let mut o = order.lock().unwrap_or_else(|e| e.into_inner());
@@ -182,7 +177,7 @@ pub fn run_streaming(
             } else {
                 // A panic must not leave the other workers waiting for this unit: it is
                 // passed on once every worker has stopped.
-                let unit = || process_unit(&group.1, config, &engine_opts, opts, sink);
+                let unit = || process_unit(&group, config, &engine_opts, opts, sink);
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(unit)) {
                     Ok(p) => p,
                     Err(payload) => {
@@ -205,7 +200,7 @@ pub fn run_streaming(
                 if let (Some(emit), Some(u)) = (emit, p.unit.as_mut()) {
                     emit(u);
                 }
-                o.ready.push(p);
+                o.gather(p, emit.is_some());
                 o.next += 1;
                 advanced = true;
             }
@@ -227,24 +222,21 @@ pub fn run_streaming(
     if let Some(payload) = panicked.into_inner().unwrap_or_else(|e| e.into_inner()) {
         std::panic::resume_unwind(payload);
     }
-    let results = order.into_inner().unwrap_or_else(|e| e.into_inner()).ready;
+    let mut warnings = next
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .2
+        .take_warnings();
+    let done = order.into_inner().unwrap_or_else(|e| e.into_inner());
+    warnings.extend(done.notes);
     let mut report = RunReport {
         warnings,
+        errors: done.errors,
+        units: done.units,
         applied: opts.apply,
         ..RunReport::default()
     };
-    let mut hits = vec![SuppressionHits::default(); config.suppress.len()];
-    for p in results {
-        report.errors.extend(p.errors);
-        report.warnings.extend(p.notes);
-        for (all, unit) in hits.iter_mut().zip(&p.hits) {
-            all.files += unit.files;
-            all.selected |= unit.selected;
-        }
-        if let Some(u) = p.unit {
-            report.units.push(u);
-        }
-    }
+    let hits = done.hits;
     report.interrupted = interrupt::requested();
     // A suppression whose expression selects nothing in any file it matched is stale. One
     // that matched no file of this run says nothing (the run may cover part of the tree).
@@ -282,8 +274,34 @@ struct Reorder {
     next: usize,
     /// Finished units waiting for an earlier one.
     waiting: std::collections::BTreeMap<usize, Processed>,
-    /// Units done and emitted, in path order, for the report at the end.
-    ready: Vec<Processed>,
+    /// What the units done so far gave, in path order, for the report at the end.
+    errors: Vec<FileError>,
+    notes: Vec<String>,
+    units: Vec<UnitReport>,
+    hits: Vec<SuppressionHits>,
+}
+
+impl Reorder {
+    /// Keeps what the report at the end needs of a unit done. When its output went out as
+    /// it was done (`emitted`), a report left with nothing to say is not kept.
+    fn gather(&mut self, p: Processed, emitted: bool) {
+        self.errors.extend(p.errors);
+        self.notes.extend(p.notes);
+        for (all, unit) in self.hits.iter_mut().zip(&p.hits) {
+            all.files += unit.files;
+            all.selected |= unit.selected;
+        }
+        if let Some(u) = p.unit {
+            let empty = u.files.is_empty()
+                && u.findings.is_empty()
+                && u.secrets.is_empty()
+                && u.bugs.is_empty()
+                && u.errors.is_empty();
+            if !(emitted && empty) {
+                self.units.push(u);
+            }
+        }
+    }
 }
 
 /// What one unit gave: errors of files that could not be read or parsed, notes about files

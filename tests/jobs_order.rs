@@ -49,6 +49,76 @@ fn output_is_identical_whatever_the_number_of_jobs() {
     }
 }
 
+/// The run of one folder streams its units from the walk; a run of several paths lists and
+/// groups every file first. Both must give the same output, in the same order: here on a
+/// generated monorepo with pipeline files added where the walk meets them out of path order
+/// (a unit's files before and after its subfolders, in part folders of part folders, in
+/// folders named like files).
+#[test]
+fn streamed_discovery_gives_the_output_of_the_listed_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Dirty: every buildspec has findings, so every copy below shows in the output.
+    gen_monorepo::generate_with(dir.path(), 30, 5, true).expect("generate");
+    let services = dir.path().join("services");
+    let mut buildspecs: Vec<std::path::PathBuf> = walk(&services)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "buildspec.yml"))
+        .collect();
+    buildspecs.sort();
+    assert!(buildspecs.len() >= 10);
+    let text = std::fs::read(&buildspecs[0]).expect("read");
+    for rel in [
+        "zz-buildspec.yml",
+        "ci/buildspec.yml",
+        "aaa/deploy/ci/buildspec.yml",
+        "aaa/deploy/other/buildspec.yml",
+        "aaa/zz/buildspec.yml",
+        "aaa/buildspec.yml",
+        "a.json/buildspec.yml",
+    ] {
+        let p = services.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, &text).expect("write");
+    }
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("pipefix")
+            .expect("binary")
+            .current_dir(dir.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run pipefix");
+        (out.stdout, out.stderr, out.status.code())
+    };
+    for format in ["text", "patch"] {
+        let listed = run(&[
+            "--format",
+            format,
+            "--verbose",
+            "--jobs",
+            "1",
+            "services",
+            "services",
+        ]);
+        assert!(
+            listed.0.windows(16).any(|w| w == b"zz-buildspec.yml"),
+            "{format}: the added files are found"
+        );
+        for jobs in ["1", "8"] {
+            let streamed = run(&["--format", format, "--verbose", "--jobs", jobs, "services"]);
+            assert!(
+                streamed.0 == listed.0,
+                "{format}, --jobs {jobs}: stdout differs from the listed run"
+            );
+            assert!(
+                streamed.1 == listed.1,
+                "{format}, --jobs {jobs}: stderr differs from the listed run"
+            );
+            assert_eq!(streamed.2, listed.2);
+        }
+    }
+}
+
 #[test]
 fn the_generator_is_deterministic() {
     let (a, b) = (

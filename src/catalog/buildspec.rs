@@ -40,12 +40,15 @@ pub fn commands<'a>(bs: &'a Value, root: &Path) -> Vec<Command<'a>> {
     let Some(phases) = bs.get("phases").and_then(Value::as_object) else {
         return out;
     };
+    // Paths are built once per phase, not once per list (this runs for most buildspec rules).
+    let phases_path = root.key("phases");
     for (phase, body) in phases {
+        let phase_path = phases_path.key(phase);
         for list in ["commands", "finally"] {
             let Some(items) = body.get(list).and_then(Value::as_array) else {
                 continue;
             };
-            let list_path = root.key("phases").key(phase).key(list);
+            let list_path = phase_path.key(list);
             for (index, item) in items.iter().enumerate() {
                 if let Some(text) = item.as_str() {
                     out.push(Command {

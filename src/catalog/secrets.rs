@@ -62,23 +62,19 @@ pub enum Reason {
     Value(&'static str),
 }
 
-static VALUE_PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
-    [
-        ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-        (
-            "a GitHub token",
-            r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}\b",
-        ),
-        ("a GitHub token", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-        ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-        ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
-        ("a Stripe key", r"\b[sr]k_live_[A-Za-z0-9]{16,}"),
-        ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    ]
-    .into_iter()
-    .filter_map(|(what, p)| Regex::new(p).ok().map(|r| (what, r)))
-    .collect()
-});
+/// Credential shapes, first match names the value.
+const VALUE_PATTERNS: [(&str, &str); 7] = [
+    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    (
+        "a GitHub token",
+        r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}\b",
+    ),
+    ("a GitHub token", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+    ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
+    ("a Stripe key", r"\b[sr]k_live_[A-Za-z0-9]{16,}"),
+    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+];
 
 /// Whether a variable name marks a secret.
 pub fn is_secret_name(name: &str) -> bool {
@@ -86,7 +82,14 @@ pub fn is_secret_name(name: &str) -> bool {
     if NOT_SECRET_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
         return false;
     }
-    SECRET_WORDS.iter().any(|w| upper.contains(w))
+    // One search for all the words (this runs for every key of every file swept).
+    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> =
+        LazyLock::new(|| aho_corasick::AhoCorasick::new(SECRET_WORDS).ok());
+    let has_word = match WORDS.as_ref() {
+        Some(words) => words.is_match(&upper),
+        None => SECRET_WORDS.iter().any(|w| upper.contains(w)),
+    };
+    has_word
         || upper == "PASS"
         || upper.ends_with("_PASS")
         || upper.ends_with("_PWD")
@@ -95,10 +98,21 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// The credential shape a value has, if any.
 pub fn credential_in(value: &str) -> Option<&'static str> {
-    VALUE_PATTERNS
-        .iter()
-        .find(|(_, r)| r.is_match(value))
-        .map(|(what, _)| *what)
+    // One search for every pattern at once; the first pattern that matches names it.
+    static ANY: LazyLock<Option<regex::RegexSet>> =
+        LazyLock::new(|| regex::RegexSet::new(VALUE_PATTERNS.iter().map(|(_, p)| p)).ok());
+    match ANY.as_ref() {
+        Some(set) => set
+            .matches(value)
+            .iter()
+            .next()
+            .map(|i| VALUE_PATTERNS[i].0),
+        // Not reached: the patterns are constants that compile (tested).
+        None => VALUE_PATTERNS
+            .iter()
+            .find(|(_, p)| Regex::new(p).is_ok_and(|r| r.is_match(value)))
+            .map(|(what, _)| *what),
+    }
 }
 
 /// Whether a value points at a secret instead of being one.

@@ -18,6 +18,9 @@ pub struct Mask {
 
 pub const MASK: &str = "****";
 
+/// From how many secret forms a mask finds them with one automaton instead of one by one.
+const FINDER_FROM: usize = 16;
+
 impl Mask {
     pub fn new<I: IntoIterator<Item = String>>(secrets: I) -> Mask {
         let mut v: Vec<String> = Vec::new();
@@ -37,10 +40,15 @@ impl Mask {
         // Longest first, so that a secret containing another is masked whole.
         v.sort_by_key(|s| std::cmp::Reverse(s.len()));
         v.dedup();
-        let finder = if v.is_empty() {
+        // A mask is made per unit and searches a few short texts: with a few secrets, trying
+        // each is cheaper than building an automaton (which finds the same, see `apply`).
+        let finder = if v.len() < FINDER_FROM {
             None
         } else {
-            aho_corasick::AhoCorasick::new(&v).ok()
+            aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .build(&v)
+                .ok()
         };
         let starred = (0..v.len()).filter(|&i| v[i].contains('*')).collect();
         Mask {
@@ -142,9 +150,18 @@ pub fn sweep(text: &str) -> Vec<String> {
         }
     };
     if let Some(re) = PAIR.as_ref() {
-        for c in re.captures_iter(text) {
-            if let (Some(n), Some(v)) = (c.get(1), c.get(2)) {
-                push(n.as_str(), v.as_str(), &mut out);
+        // A match is `["']?NAME["']?[ \t]*[:=][ \t]*VALUE`: its name and value are cut from
+        // it directly, which costs much less than asking the regex for its groups.
+        for m in re.find_iter(text) {
+            match pair_parts(m.as_str()) {
+                Some((n, v)) => push(n, v, &mut out),
+                None => {
+                    if let Some(c) = re.captures(m.as_str())
+                        && let (Some(n), Some(v)) = (c.get(1), c.get(2))
+                    {
+                        push(n.as_str(), v.as_str(), &mut out);
+                    }
+                }
             }
         }
     }
@@ -162,7 +179,8 @@ pub fn sweep(text: &str) -> Vec<String> {
             }
         }
     }
-    if let Some(re) = LOGIN_ARG.as_ref() {
+    // Each of the line scans below can only find something in a text that has its word.
+    if let Some(re) = LOGIN_ARG.as_ref().filter(|_| text.contains("login")) {
         for line in text.lines().filter(|l| l.contains("login")) {
             for c in re.captures_iter(line) {
                 if let Some(v) = c.get(1) {
@@ -182,7 +200,12 @@ pub fn sweep(text: &str) -> Vec<String> {
         }
     }
     let mut in_key = false;
-    for line in text.lines() {
+    let key_lines = if text.contains("-----BEGIN") {
+        text.lines()
+    } else {
+        "".lines()
+    };
+    for line in key_lines {
         let t = line
             .trim()
             .trim_matches(|c| c == '"' || c == ',' || c == '\'');
@@ -197,6 +220,23 @@ pub fn sweep(text: &str) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The name and value groups of a match of `sweep`'s pair pattern: an optional quote, the
+/// name (the longest run of name characters: none of what may follow it is one), an optional
+/// quote, blanks, `:` or `=`, blanks, and the value (the rest: no value starts with a blank).
+fn pair_parts(m: &str) -> Option<(&str, &str)> {
+    let rest = m.strip_prefix(['"', '\'']).unwrap_or(m);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .unwrap_or(rest.len());
+    let (name, after) = rest.split_at(end);
+    let after = after.strip_prefix(['"', '\'']).unwrap_or(after);
+    let value = after
+        .trim_start_matches([' ', '\t'])
+        .strip_prefix([':', '='])?
+        .trim_start_matches([' ', '\t']);
+    (!name.is_empty() && !value.is_empty()).then_some((name, value))
 }
 
 #[cfg(test)]
@@ -216,7 +256,13 @@ mod tests {
             "GHIJ",
             "\"qu\"ote",
         ];
-        let m = Mask::new(secrets.iter().map(|s| s.to_string()));
+        // As few secrets as a unit has (tried one by one), and as many as a whole run (found
+        // with the automaton first).
+        let few = Mask::new(secrets.iter().map(|s| s.to_string()));
+        assert!(few.finder.is_none());
+        let fillers = (0..FINDER_FROM).map(|i| format!("filler-{i}-not-in-any-text"));
+        let many = Mask::new(secrets.iter().map(|s| s.to_string()).chain(fillers));
+        assert!(many.finder.is_some());
         let texts = [
             "ABCDEFGHIJ",
             "xABCDy CDEFGH",
@@ -226,14 +272,16 @@ mod tests {
             "GHIJABCD****",
             "",
         ];
-        for t in texts {
-            let mut slow = t.to_string();
-            for s in &m.secrets {
-                if slow.contains(s.as_str()) {
-                    slow = slow.replace(s.as_str(), MASK);
+        for m in [&few, &many] {
+            for t in texts {
+                let mut slow = t.to_string();
+                for s in &m.secrets {
+                    if slow.contains(s.as_str()) {
+                        slow = slow.replace(s.as_str(), MASK);
+                    }
                 }
+                assert_eq!(m.apply(t), slow, "{t}");
             }
-            assert_eq!(m.apply(t), slow, "{t}");
         }
     }
 
@@ -250,6 +298,181 @@ mod tests {
         assert!(found.contains(&"abc\"def123".to_string()), "{found:?}");
         let log = "key AKIAIOSFODNN7EXAMPLE here";
         assert_eq!(sweep(log), vec!["AKIAIOSFODNN7EXAMPLE".to_string()]);
+    }
+
+    /// `credential_in` as it was before: each shape tried in turn.
+    fn reference_credential(v: &str) -> Option<&'static str> {
+        use std::sync::LazyLock;
+
+        static SHAPES: LazyLock<Vec<(&'static str, regex::Regex)>> = LazyLock::new(|| {
+            [
+                ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+                (
+                    "a GitHub token",
+                    r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}\b",
+                ),
+                ("a GitHub token", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+                ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+                ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
+                ("a Stripe key", r"\b[sr]k_live_[A-Za-z0-9]{16,}"),
+                ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+            ]
+            .into_iter()
+            .map(|(w, p)| (w, regex::Regex::new(p).expect("pattern")))
+            .collect()
+        });
+        SHAPES.iter().find(|(_, r)| r.is_match(v)).map(|(w, _)| *w)
+    }
+
+    /// `sweep` as it was before it shared one search among its patterns: every pattern
+    /// tried in turn, each credential shape tried in turn.
+    fn reference_sweep(text: &str) -> Vec<String> {
+        use regex::Regex;
+
+        use crate::catalog::secrets::{is_reference, plaintext_secret};
+
+        let re = |p: &str| Regex::new(p).expect("pattern");
+        let pair = re(
+            r#"["']?([A-Za-z_][A-Za-z0-9_.\-]*)["']?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"',}\]#]+)"#,
+        );
+        let name_value = re(
+            r#"(?i)["']?name["']?\s*:\s*["']?([A-Za-z0-9_.\-]+)["']?\s*,?\s*(?:-\s*)?["']?value["']?\s*:\s*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"',}\]#]+)"#,
+        );
+        let value_name = re(
+            r#"(?i)"value"\s*:\s*("(?:[^"\\\n]|\\.)*")\s*,\s*"name"\s*:\s*"([A-Za-z0-9_.\-]+)""#,
+        );
+        let login = re(r#"(?:^|\s)(?:-p|--password)(?:=|\s+)("[^"\n]*"|'[^'\n]*'|\S+)"#);
+        let token = re(r"[A-Za-z0-9_\-]{16,}");
+        let unquote = |v: &str| {
+            if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+                serde_json::from_str::<String>(v).unwrap_or_else(|_| v[1..v.len() - 1].to_string())
+            } else if v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') {
+                v[1..v.len() - 1].to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |name: &str, raw: &str| {
+            let value = unquote(raw);
+            if plaintext_secret(name, &value).is_some() {
+                out.push(value);
+            }
+        };
+        for c in pair.captures_iter(text) {
+            push(&c[1], &c[2]);
+        }
+        for c in name_value.captures_iter(text) {
+            push(&c[1], &c[2]);
+        }
+        for c in value_name.captures_iter(text) {
+            push(&c[2], &c[1]);
+        }
+        for line in text.lines().filter(|l| l.contains("login")) {
+            for c in login.captures_iter(line) {
+                let value = unquote(&c[1]);
+                if !is_reference(&value) && !value.starts_with('$') && value != "****" {
+                    out.push(value);
+                }
+            }
+        }
+        for m in token.find_iter(text) {
+            if reference_credential(m.as_str()).is_some() {
+                out.push(m.as_str().to_string());
+            }
+        }
+        let mut in_key = false;
+        for line in text.lines() {
+            let t = line
+                .trim()
+                .trim_matches(|c| c == '"' || c == ',' || c == '\'');
+            if t.contains("-----BEGIN") && t.contains("PRIVATE KEY-----") {
+                in_key = true;
+            } else if t.contains("-----END") {
+                in_key = false;
+            } else if in_key && t.len() >= 8 {
+                out.push(t.to_string());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn texts_below(dir: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                texts_below(&p, out);
+            } else if let Ok(t) = std::fs::read_to_string(&p) {
+                out.push(t);
+            }
+        }
+    }
+
+    /// The one-search sweep finds what trying every pattern in turn finds, on the examples,
+    /// the shared real-world files and corpus, and texts full of credential shapes.
+    #[test]
+    fn sweep_finds_what_every_pattern_in_turn_finds() {
+        let mut texts = Vec::new();
+        for dir in ["examples", "../shared/realworld", "../shared/corpus"] {
+            texts_below(std::path::Path::new(dir), &mut texts);
+        }
+        assert!(texts.len() > 20, "{} texts", texts.len());
+        let shapes = [
+            "AKIAIOSFODNN7EXAMPLE",
+            "ASIAY34FZKBOKMUTVV7A",
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+            "gho_0123456789abcdefghijABCDEFGHIJ01234",
+            "github_pat_11ABCDEFG0123456789_abcdefghij",
+            "xoxb-1234567890-abcdefghij",
+            "glpat-abcdefghij0123456789",
+            "sk_live_0123456789abcdefgh",
+            "rk_live_0123456789abcdef",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----",
+            "xAKIAIOSFODNN7EXAMPLE",
+            "éAKIAIOSFODNN7EXAMPLE",
+            "AKIAIOSFODNN7EXAMPLEX",
+        ];
+        for (i, s) in shapes.iter().enumerate() {
+            texts.push(format!(
+                "env:\n  variables:\n    V{i}: {s}\n    API_TOKEN: \"{s}\"\nphases:\n  build:\n    commands:\n      - echo {s} && docker login -u x -p {s}\n"
+            ));
+            texts.push(format!(
+                r#"{{"environment": [{{"name": "N{i}", "value": "{s}"}}, {{"value": "{s}", "name": "DB_PASSWORD"}}]}}"#
+            ));
+        }
+        let pair = regex::Regex::new(
+            r#"["']?([A-Za-z_][A-Za-z0-9_.\-]*)["']?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"',}\]#]+)"#,
+        )
+        .expect("pattern");
+        let mut pairs = 0;
+        for t in &texts {
+            for c in pair.captures_iter(t) {
+                assert_eq!(pair_parts(&c[0]), Some((&c[1], &c[2])), "{}", &c[0]);
+                pairs += 1;
+            }
+        }
+        assert!(pairs > 1000, "{pairs} pairs");
+        let mut found = 0;
+        let words = regex::Regex::new(r"[^\s\x22',]+|[^\n]+").expect("pattern");
+        for t in &texts {
+            for w in words.find_iter(t) {
+                let w = w.as_str();
+                assert_eq!(
+                    crate::catalog::secrets::credential_in(w),
+                    reference_credential(w),
+                    "{w}"
+                );
+            }
+            let new = sweep(t);
+            assert_eq!(new, reference_sweep(t), "{t}");
+            found += new.len();
+        }
+        assert!(found > 30, "{found} values found");
     }
 
     #[test]
