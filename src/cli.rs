@@ -543,7 +543,7 @@ fn explain(id: &str) -> i32 {
         }
         println!();
     }
-    for ex in &m.examples {
+    for ex in &crate::meta::examples(&m.id) {
         println!("Example: {}\n", ex.title);
         for f in &ex.files {
             match &f.after {

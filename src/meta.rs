@@ -150,7 +150,7 @@ pub fn all() -> &'static [Meta] {
         let mut v: Vec<Meta> = PATCHES
             .iter()
             .map(|(file, text)| {
-                let mut m = parse(text).unwrap_or_else(|e| panic!("patches/{file}: {e}"));
+                let mut m = parse(head(text)).unwrap_or_else(|e| panic!("patches/{file}: {e}"));
                 m.file = (*file).to_string();
                 m
             })
@@ -158,6 +158,29 @@ pub fn all() -> &'static [Meta] {
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
     })
+}
+
+/// A catalog file without its examples, which are most of it and which a run never reads
+/// (parsing them was most of a one-file run): they are parsed by [`examples`] when shown or
+/// tested. The examples come last in every file.
+fn head(text: &str) -> &str {
+    match text.find("\n[[examples]]\n") {
+        Some(i) => &text[..=i],
+        None => text,
+    }
+}
+
+/// The before/after examples of catalog entry `id` (parsed from its file on each call).
+pub fn examples(id: &str) -> Vec<Example> {
+    let Some(m) = get(id) else {
+        return Vec::new();
+    };
+    PATCHES
+        .iter()
+        .find(|(file, _)| *file == m.file)
+        .and_then(|(_, text)| parse(text).ok())
+        .map(|full| full.examples)
+        .unwrap_or_default()
 }
 
 pub fn parse(text: &str) -> Result<Meta, String> {
@@ -189,4 +212,38 @@ pub fn matches_any(id: &str, patterns: &[String]) -> bool {
     patterns
         .iter()
         .any(|p| !p.is_empty() && id.starts_with(p.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_reads_every_entry_without_its_examples() {
+        for m in all() {
+            let text = PATCHES
+                .iter()
+                .find(|(f, _)| *f == m.file)
+                .map(|(_, t)| *t)
+                .expect("embedded");
+            let full = parse(text).expect("parses");
+            assert!(m.examples.is_empty(), "{}", m.id);
+            assert_eq!(
+                (
+                    full.id.as_str(),
+                    full.title.as_str(),
+                    full.kinds.len(),
+                    full.parameters.len()
+                ),
+                (
+                    m.id.as_str(),
+                    m.title.as_str(),
+                    m.kinds.len(),
+                    m.parameters.len()
+                )
+            );
+            assert_eq!(full.signature.is_some(), m.signature.is_some(), "{}", m.id);
+            assert_eq!(examples(&m.id).len(), full.examples.len());
+        }
+    }
 }
