@@ -67,6 +67,7 @@ impl super::Rule for Rule {
                     .as_deref()
                     .and_then(|a| a.split(":targetgroup/").nth(1))
                     .and_then(|rest| rest.split('/').next())
+                    .or_else(|| super::support::resource_id(cx.unit, file))
                     .map(|n| format!("target group \"{n}\""))
                     .unwrap_or_else(|| "the target group".to_string());
                 let mut finding = Finding::at(
@@ -87,7 +88,11 @@ impl super::Rule for Rule {
                 .follow_up(format!(
                     "make sure no request of the service runs longer than {max}s (uploads, streaming, long polling), or raise max_deregistration_delay"
                 ));
-                if v.get("TargetGroupArn").is_none() {
+                // A template applies the attributes with the stack; a file of them needs the
+                // call that sets them.
+                if v.get("TargetGroupArn").is_none()
+                    && super::support::resource_id(cx.unit, file).is_none()
+                {
                     finding = finding.follow_up(format!(
                         "apply it to the target group: aws elbv2 modify-target-group-attributes --target-group-arn {} --attributes Key={KEY},Value={max}",
                         arn.as_deref().unwrap_or("<target group ARN>")

@@ -64,8 +64,14 @@ pub struct Resource {
     /// condition holds) or `2`. Each branch is checked, so a literal branch that is wrong is
     /// fixed where it is written.
     pub branch: Option<usize>,
+    /// The view is a target group's `TargetGroupAttributes`, read as the API's separate
+    /// attributes call (`{"Attributes": [{"Key", "Value"}]}`).
+    attributes: bool,
     names: &'static Names,
 }
+
+/// The target group property that holds what the API sets with its own attributes call.
+const TARGET_GROUP_ATTRIBUTES: &str = "TargetGroupAttributes";
 
 /// Whether a document is a CloudFormation or SAM template: a `Resources` mapping of typed
 /// resources (an AppSpec's `Resources` is a list).
@@ -113,22 +119,34 @@ pub fn objects(doc: &Document, limits: &Limits) -> Vec<Object> {
             } else {
                 vec![None]
             };
-            for branch in branches {
-                let resource = Resource {
-                    type_name: ty.to_string(),
-                    logical_id: id.clone(),
-                    props: path.key("Properties"),
-                    cdk_path: cdk_path(res),
-                    generated,
-                    branch,
-                    names,
-                };
-                out.push(Object {
-                    kind,
-                    root: resource.props.clone(),
-                    front: Front::Cfn(Arc::new(resource)),
-                    inline: None,
-                });
+            // A target group's attributes are a kind of their own, as in the API.
+            let mut kinds = vec![(kind, false)];
+            if kind == Kind::TargetGroup
+                && res
+                    .pointer(&format!("/Properties/{TARGET_GROUP_ATTRIBUTES}"))
+                    .is_some_and(Value::is_array)
+            {
+                kinds.push((Kind::TargetGroupAttributes, true));
+            }
+            for (kind, attributes) in kinds {
+                for &branch in &branches {
+                    let resource = Resource {
+                        type_name: ty.to_string(),
+                        logical_id: id.clone(),
+                        props: path.key("Properties"),
+                        cdk_path: cdk_path(res),
+                        generated,
+                        branch,
+                        attributes,
+                        names,
+                    };
+                    out.push(Object {
+                        kind,
+                        root: resource.props.clone(),
+                        front: Front::Cfn(Arc::new(resource)),
+                        inline: None,
+                    });
+                }
             }
         }
         if ty == CODEBUILD_PROJECT {
@@ -260,6 +278,15 @@ impl Resource {
     pub fn view(&self, doc: &Document, root: &Path) -> Value {
         let empty = Value::Object(Map::new());
         let props = doc.value_at(root).unwrap_or(&empty);
+        if self.attributes {
+            let list = props.get(TARGET_GROUP_ATTRIBUTES).unwrap_or(&Value::Null);
+            let list = self
+                .to_api(doc.value(), list, &format!(".{TARGET_GROUP_ATTRIBUTES}"))
+                .unwrap_or(Value::Null);
+            let mut m = Map::new();
+            m.insert("Attributes".into(), list);
+            return Value::Object(m);
+        }
         self.to_api(doc.value(), props, "")
             .unwrap_or_else(|| Value::Object(Map::new()))
     }
@@ -349,7 +376,11 @@ impl Resource {
             }
             match seg {
                 Seg::Key(k) => {
-                    let name = self.names.cfn_name(&w.table, k).unwrap_or(k).to_string();
+                    let name = if self.attributes && w.table.is_empty() && k == "Attributes" {
+                        TARGET_GROUP_ATTRIBUTES.to_string()
+                    } else {
+                        self.names.cfn_name(&w.table, k).unwrap_or(k).to_string()
+                    };
                     w.target = w.target.and_then(|v| v.get(&name));
                     w.table = format!("{}.{name}", w.table);
                     w.path = w.path.key(&name);
