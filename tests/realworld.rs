@@ -164,12 +164,22 @@ fn python(py: &str, code: &str, args: &[&Path]) -> Result<String, String> {
 
 const PARSES: &str = r#"
 import json, sys, yaml
+class Loader(yaml.SafeLoader):
+    pass
+# CloudFormation's short-form tags (!Ref, !Sub, …) are data, as in the template's long form.
+def tagged(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)
+Loader.add_multi_constructor("!", tagged)
 p = sys.argv[1]
 text = open(p, encoding="utf-8").read()
 if p.endswith(".json"):
     json.loads(text)
 else:
-    list(yaml.safe_load_all(text))
+    list(yaml.load_all(text, Loader=Loader))
 "#;
 
 const IS_BUILDSPEC: &str = r#"
@@ -246,6 +256,10 @@ fn realworld_cases_are_fixed_safely_and_idempotently() {
     let tools = root().join("../shared/tools");
     let mut failures = Vec::new();
     let mut changed_buildspecs = 0;
+    // Changed templates, kept (original, fixed) for one cfn-lint run at the end.
+    let kept = tempfile::tempdir().expect("tempdir");
+    let mut templates: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut template_labels: Vec<String> = Vec::new();
     for case in &cases {
         let tmp = tempfile::tempdir().expect("tempdir");
         let orig = tmp.path().join("orig");
@@ -290,6 +304,21 @@ fn realworld_cases_are_fixed_safely_and_idempotently() {
             {
                 failures.push(format!("{label}: no longer parses: {e}"));
                 continue;
+            }
+            if kinds.get(rel).map(String::as_str) == Some("cloudformation") {
+                let n = templates.len();
+                let name = rel
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let (ko, kf) = (
+                    kept.path().join(format!("{n}-original-{name}")),
+                    kept.path().join(format!("{n}-fixed-{name}")),
+                );
+                fs::copy(&o, &ko).expect("copy original template");
+                fs::copy(&f, &kf).expect("copy fixed template");
+                templates.push((ko, kf));
+                template_labels.push(label.clone());
             }
             if ext == "json" {
                 // Problems the validator finds in the fixed file that the original did not have
@@ -376,9 +405,23 @@ fn realworld_cases_are_fixed_safely_and_idempotently() {
             }
         }
     }
+    // Every fixed template: no cfn-lint error its original did not have.
+    if let Some(py) = py.as_deref() {
+        match common::cfn_lint_new_errors(py, &templates) {
+            Ok(new) => {
+                for (label, errors) in template_labels.iter().zip(new) {
+                    if !errors.is_empty() {
+                        failures.push(format!("{label}: new cfn-lint errors: {errors:?}"));
+                    }
+                }
+            }
+            Err(e) => failures.push(format!("cfn-lint: {e}")),
+        }
+    }
     eprintln!(
-        "real-world: {} cases, {changed_buildspecs} changed buildspecs checked",
-        cases.len()
+        "real-world: {} cases, {changed_buildspecs} changed buildspecs checked, {} changed templates linted",
+        cases.len(),
+        templates.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
