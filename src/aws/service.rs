@@ -15,8 +15,16 @@ pub struct LoadBalancer<'a> {
 }
 
 impl<'a> Service<'a> {
+    /// The key of the grace period (a rule that sets it names it).
+    pub const GRACE_PERIOD: &'static str = "healthCheckGracePeriodSeconds";
+
     pub fn name(&self) -> Option<&'a str> {
         self.0.str("serviceName")
+    }
+
+    /// The task definition it runs (`family`, `family:revision` or an ARN).
+    pub fn task_definition(&self) -> Option<&'a str> {
+        self.0.str("taskDefinition")
     }
 
     /// The deployment controller type; none means `ECS`.
@@ -39,7 +47,7 @@ impl<'a> Service<'a> {
     }
 
     pub fn grace_period(&self) -> Field<u64> {
-        self.0.u64("healthCheckGracePeriodSeconds")
+        self.0.u64(Self::GRACE_PERIOD)
     }
 
     pub fn load_balancers(&self) -> Vec<LoadBalancer<'a>> {

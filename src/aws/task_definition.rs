@@ -52,6 +52,11 @@ impl<'a> Container<'a> {
         self.at.str("image").map(str::trim)
     }
 
+    /// `essential`: a container whose health cannot stop the task says `false`.
+    pub fn essential(&self) -> Field<bool> {
+        self.at.bool("essential")
+    }
+
     pub fn health_check(&self) -> Option<HealthCheck<'a>> {
         let hc = self.at.get("healthCheck")?;
         hc.is_object().then_some(HealthCheck(hc))
@@ -102,6 +107,31 @@ impl<'a> HealthCheck<'a> {
 
     pub fn path(&self, key: &str) -> crate::document::Path {
         self.0.path(key)
+    }
+
+    /// What a timing key holds, as written (for a reading that must tell `null` or a
+    /// fraction apart from a whole number, which the `Field` accessors do not).
+    pub fn raw(&self, key: Timing) -> Option<&'a Value> {
+        self.0.value.get(key.key())
+    }
+}
+
+/// The timing keys of a container health check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timing {
+    StartPeriod,
+    Interval,
+    Retries,
+}
+
+impl Timing {
+    /// The key's name in the API.
+    pub fn key(self) -> &'static str {
+        match self {
+            Timing::StartPeriod => "startPeriod",
+            Timing::Interval => "interval",
+            Timing::Retries => "retries",
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::aws::At;
 use crate::document::{Op, Path, Position};
 use crate::model::Kind;
 use crate::workspace::Unit;
@@ -29,6 +30,11 @@ pub fn set_key(map_path: &Path, map: &Value, key: &str, value: Value, position: 
             position,
         }
     }
+}
+
+/// [`set_key`] on a mapping of the typed model, addressed by where it came from.
+pub fn set_key_in(map: &At<'_>, key: &str, value: Value, position: Position) -> Op {
+    set_key(&map.at, map.value, key, value, position)
 }
 
 /// After the first of `keys` that the mapping has, else at the end.
