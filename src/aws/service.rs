@@ -1,6 +1,7 @@
 //! An ECS service and a CodeDeploy deployment group.
 
 use super::{At, Field};
+use crate::document::Path;
 
 /// `CreateService`'s input (or a described service).
 #[derive(Clone, Debug)]
@@ -15,8 +16,10 @@ pub struct LoadBalancer<'a> {
 }
 
 impl<'a> Service<'a> {
-    /// The key of the grace period (a rule that sets it names it).
+    /// The keys a rule that inserts them names.
     pub const GRACE_PERIOD: &'static str = "healthCheckGracePeriodSeconds";
+    pub const DEPLOYMENT_CONFIGURATION: &'static str = "deploymentConfiguration";
+    pub const CIRCUIT_BREAKER: &'static str = "deploymentCircuitBreaker";
 
     pub fn name(&self) -> Option<&'a str> {
         self.0.str("serviceName")
@@ -37,13 +40,32 @@ impl<'a> Service<'a> {
     }
 
     pub fn deployment_configuration(&self) -> Option<At<'a>> {
-        self.0.get("deploymentConfiguration")
+        self.0.get(Self::DEPLOYMENT_CONFIGURATION)
     }
 
     /// `deploymentConfiguration.deploymentCircuitBreaker`.
     pub fn circuit_breaker(&self) -> Option<At<'a>> {
-        self.deployment_configuration()?
-            .get("deploymentCircuitBreaker")
+        self.deployment_configuration()?.get(Self::CIRCUIT_BREAKER)
+    }
+
+    /// Where the circuit breaker is or goes.
+    pub fn circuit_breaker_path(&self) -> Path {
+        self.0
+            .path(Self::DEPLOYMENT_CONFIGURATION)
+            .key(Self::CIRCUIT_BREAKER)
+    }
+
+    pub fn launch_type(&self) -> Option<&'a str> {
+        self.0.str("launchType")
+    }
+
+    /// The `capacityProvider` of each `capacityProviderStrategy` entry that names one.
+    pub fn capacity_providers(&self) -> Vec<&'a str> {
+        self.0
+            .items("capacityProviderStrategy")
+            .iter()
+            .filter_map(|p| p.str("capacityProvider"))
+            .collect()
     }
 
     pub fn grace_period(&self) -> Field<u64> {

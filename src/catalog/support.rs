@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::aws::At;
+use crate::aws::{At, Service};
 use crate::document::{Op, Path, Position};
 use crate::model::Kind;
 use crate::workspace::Unit;
@@ -199,11 +199,11 @@ pub const IMAGE1: &str = "IMAGE1_NAME";
 
 /// How a message names a service: its `serviceName` in quotes, or, for a create-service input that leaves
 /// the name to the command line, the file it is declared in.
-pub fn service_name(unit: &Unit, file: usize, svc: &Value) -> String {
-    match svc.get("serviceName").and_then(Value::as_str) {
+pub fn service_name(unit: &Unit, file: usize, svc: &Service<'_>) -> String {
+    match svc.name() {
         Some(n) => format!("\"{n}\""),
         None if resource_id(unit, file).is_some() => {
-            format!("\"{}\"", name_of(unit, file, svc, &[]))
+            format!("\"{}\"", name_of(unit, file, svc.0.value, &[]))
         }
         None => format!(
             "in {} (named on the command line)",

@@ -141,7 +141,7 @@ impl super::Rule for Rule {
                     "no container start period covers start-up, so the expected start-up time ([rules.TD003] startup_time)".to_string(),
                 ),
             };
-            let name = service_name(cx.unit, file, svc.0.value);
+            let name = service_name(cx.unit, file, &svc);
             let what = if grace == 0 {
                 "no health check grace period".to_string()
             } else {
