@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::aws::DeploymentGroup;
 use crate::document::Path;
 use crate::model::Kind;
 use crate::workspace::Unit;
@@ -37,17 +38,16 @@ pub fn ecs_resources<'a>(appspec: &'a Value, root: &Path) -> Vec<(Path, &'a Valu
 /// Whether a document classified as a deployment group is one: a `create-deployment` input
 /// also names its group, but carries the `revision` to deploy (a group's own record has
 /// `targetRevision`), and its settings are one deployment's, not the group's.
-pub fn is_group(dg: &Value) -> bool {
-    dg.get("revision").is_none()
+pub fn is_group(dg: &DeploymentGroup<'_>) -> bool {
+    !dg.has_revision()
 }
 
 /// Whether the group watches alarms, which makes rolling back on them meaningful.
-pub fn watches_alarms(dg: &Value) -> bool {
-    let cfg = dg.get("alarmConfiguration");
-    cfg.and_then(|c| c.get("enabled")).and_then(Value::as_bool) == Some(true)
-        && cfg
-            .and_then(|c| c.get("alarms"))
-            .and_then(Value::as_array)
+pub fn watches_alarms(dg: &DeploymentGroup<'_>) -> bool {
+    dg.alarms_enabled()
+        && dg
+            .alarm_list()
+            .and_then(|l| l.value.as_array())
             .is_some_and(|a| !a.is_empty())
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::aws::{At, Service};
+use crate::aws::{At, DeploymentGroup, Service};
 use crate::document::{Op, Path, Position};
 use crate::model::Kind;
 use crate::workspace::Unit;
@@ -192,6 +192,12 @@ pub fn name_of<'a>(unit: &'a Unit, file: usize, v: &'a Value, keys: &[&str]) -> 
         .find_map(|k| v.get(*k).and_then(Value::as_str))
         .or_else(|| resource_id(unit, file))
         .unwrap_or("?")
+}
+
+/// How a message names a deployment group: its `deploymentGroupName`, else the logical id of
+/// the template resource it is, else `?`.
+pub fn group_name<'a>(unit: &'a Unit, file: usize, dg: &DeploymentGroup<'a>) -> &'a str {
+    dg.name().or_else(|| resource_id(unit, file)).unwrap_or("?")
 }
 
 /// The placeholder name AWS documents for the first image.
