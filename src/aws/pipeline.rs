@@ -115,6 +115,11 @@ impl<'a> Action<'a> {
         self.artifact_names("outputArtifacts")
     }
 
+    /// Where its provider is written (`actionTypeId.provider`).
+    pub fn provider_path(&self) -> crate::document::Path {
+        self.at.path("actionTypeId").key("provider")
+    }
+
     /// A deploy action of the given provider (`ECS`, `CodeDeployToECS`, …).
     pub fn deploys_with(&self, provider: &str) -> bool {
         self.category() == Some("Deploy") && self.provider() == Some(provider)

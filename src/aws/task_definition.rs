@@ -9,21 +9,34 @@ use super::{At, Field};
 pub struct TaskDefinition<'a>(pub At<'a>);
 
 impl<'a> TaskDefinition<'a> {
+    /// The keys a rule that reports on them names.
+    pub const EXECUTION_ROLE_ARN: &'static str = "executionRoleArn";
+    pub const CONTAINER_DEFINITIONS: &'static str = "containerDefinitions";
+
     pub fn family(&self) -> Option<&'a str> {
         self.0.str("family")
     }
 
     pub fn execution_role_arn(&self) -> Option<&'a str> {
-        self.0.str("executionRoleArn")
+        self.0.str(Self::EXECUTION_ROLE_ARN)
     }
 
+    /// The containers; none when `containerDefinitions` is absent or not a list.
     pub fn containers(&self) -> Vec<Container<'a>> {
         self.0
-            .items("containerDefinitions")
+            .items(Self::CONTAINER_DEFINITIONS)
             .into_iter()
             .enumerate()
             .map(|(index, at)| Container { at, index })
             .collect()
+    }
+
+    /// The containers when `containerDefinitions` is a list (empty or not); `None` otherwise.
+    pub fn container_list(&self) -> Option<Vec<Container<'a>>> {
+        self.0
+            .raw(Self::CONTAINER_DEFINITIONS)?
+            .is_array()
+            .then(|| self.containers())
     }
 
     /// Whether it may run on Fargate (`requiresCompatibilities` names it, or nothing is said).
@@ -166,5 +179,9 @@ mod tests {
         assert_eq!(c.environment().len(), 1);
         assert_eq!(c.secret_names(), vec!["DB_PASSWORD"]);
         assert!(td.containers()[0].health_check().is_none());
+        assert_eq!(td.container_list().map(|l| l.len()), Some(2));
+        let odd = json!({"containerDefinitions": {"name": "web"}});
+        let odd = TaskDefinition(At::new(&odd, Path::root()));
+        assert!(odd.container_list().is_none() && odd.containers().is_empty());
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::aws::{At, DeploymentGroup, Service};
+use crate::aws::{Action, At, Container, DeploymentGroup, Service, TaskDefinition};
 use crate::document::{Op, Path, Position};
 use crate::model::Kind;
 use crate::workspace::Unit;
@@ -83,48 +83,32 @@ pub fn is_placeholder_text(s: &str) -> bool {
 }
 
 /// The names of a task definition's containers.
-pub fn container_names(taskdef: &Value) -> Vec<&str> {
+pub fn container_names<'a>(taskdef: &TaskDefinition<'a>) -> Vec<&'a str> {
     taskdef
-        .get("containerDefinitions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .containers()
+        .iter()
+        .filter_map(Container::name)
         .collect()
 }
 
-/// Every `CodeDeployToECS` action of the unit: (file, path of the action, action).
-pub fn codedeploy_actions(unit: &Unit) -> Vec<(usize, Path, &Value)> {
-    let mut out = Vec::new();
-    for (file, v, root) in docs_of(unit, Kind::CodePipeline) {
-        let stages = v.get("stages").and_then(Value::as_array);
-        for (s, stage) in stages.into_iter().flatten().enumerate() {
-            let actions = stage.get("actions").and_then(Value::as_array);
-            for (a, action) in actions.into_iter().flatten().enumerate() {
-                if action
-                    .pointer("/actionTypeId/provider")
-                    .and_then(Value::as_str)
-                    == Some("CodeDeployToECS")
-                {
-                    let path = root.key("stages").index(s).key("actions").index(a);
-                    out.push((file, path, action));
-                }
-            }
-        }
-    }
-    out
+/// Every `CodeDeployToECS` action of the unit, with its file.
+pub fn codedeploy_actions(unit: &Unit) -> Vec<(usize, Action<'_>)> {
+    unit.pipelines()
+        .flat_map(|(file, p)| p.actions().into_iter().map(move |a| (file, a)))
+        .filter(|(_, a)| a.provider() == Some("CodeDeployToECS"))
+        .collect()
 }
 
 /// The placeholder the pipeline fills with the build's image in `taskdef`: the name the
 /// `Image1ContainerName` of a CodeDeployToECS action gives, when that is placeholder text and
 /// not the name of one of the task definition's containers; `IMAGE1_NAME` otherwise (the
 /// name CP003 sets).
-pub fn image1_placeholder(unit: &Unit, taskdef: &Value) -> String {
+pub fn image1_placeholder(unit: &Unit, taskdef: &TaskDefinition<'_>) -> String {
     let names = container_names(taskdef);
     codedeploy_actions(unit)
         .iter()
-        .filter_map(|(_, _, a)| {
-            a.pointer("/configuration/Image1ContainerName")
+        .filter_map(|(_, a)| {
+            a.configuration("Image1ContainerName")
                 .and_then(Value::as_str)
         })
         .map(|p| {

@@ -3,9 +3,8 @@
 
 use serde_json::Value;
 
-use crate::model::Kind;
+use crate::aws::TaskDefinition;
 
-use super::support::docs_of;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -73,33 +72,30 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
+        for (file, td) in cx.unit.task_definitions() {
             if td
-                .get("executionRoleArn")
-                .and_then(Value::as_str)
+                .execution_role_arn()
                 .is_some_and(|r| !r.trim().is_empty())
             {
                 continue;
             }
-            let instance_role = ec2_only(td);
+            let instance_role = ec2_only(td.0.value);
             let mut reasons = Vec::new();
             let mut arns = Vec::new();
-            for c in td
-                .get("containerDefinitions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                needs(c, instance_role, &mut reasons, &mut arns);
+            for c in td.containers() {
+                needs(c.at.value, instance_role, &mut reasons, &mut arns);
             }
             if reasons.is_empty() {
                 continue;
             }
-            let family = super::support::name_of(cx.unit, file, td, &["family"]);
+            let family = td
+                .family()
+                .or_else(|| super::support::resource_id(cx.unit, file))
+                .unwrap_or("?");
             let mut f = Finding::at(
                 cx.id(),
                 file,
-                root.key("executionRoleArn"),
+                td.0.path(TaskDefinition::EXECUTION_ROLE_ARN),
                 format!(
                     "task definition \"{family}\" has no executionRoleArn, but {}: tasks stop before the container starts (ResourceInitializationError / CannotPullContainerError)",
                     reasons.join(", ")
