@@ -24,13 +24,14 @@ fn port_of(v: Option<&Value>) -> Option<u64> {
 /// Container name → its container ports, from the unit's only task definition.
 fn containers(cx: &Context<'_>) -> Option<Vec<(String, Vec<u64>)>> {
     let (_, td) = cx.unit.single(Kind::TaskDef)?;
-    let defs = td.value()?.get("containerDefinitions")?.as_array()?;
+    let defs = super::support::task_definition(td)?.container_list()?;
     Some(
         defs.iter()
             .filter_map(|c| {
-                let name = c.get("name")?.as_str()?.to_string();
+                let name = c.name()?.to_string();
                 let ports = c
-                    .get("portMappings")
+                    .at
+                    .raw("portMappings")
                     .and_then(Value::as_array)
                     .map(|pm| {
                         pm.iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::aws::{Action, At, Container, Pipeline, TaskDefinition};
+use crate::aws::{Action, Container, Pipeline, TaskDefinition};
 use crate::document::{Path, Position};
 use crate::model::Kind;
 use crate::workspace::{BY_PIPELINE, Unit};
@@ -119,7 +119,7 @@ fn template<'a>(unit: &'a Unit, cfg: &Value) -> Option<TaskDefinition<'a>> {
     files()
         .find(|(_, f)| f.file_name() == wanted)
         .or(only)
-        .and_then(|(_, f)| Some(TaskDefinition(At::new(f.value()?, f.doc()?.1.clone()))))
+        .and_then(|(_, f)| super::support::task_definition(f))
 }
 
 /// The placeholder `Image1ContainerName` must name, or `Err(message)` when pipefix cannot
@@ -351,6 +351,7 @@ fn artifact_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::At;
     use serde_json::json;
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::aws::{Action, At, Container, DeploymentGroup, Service, TaskDefinition};
 use crate::document::{Op, Path, Position};
 use crate::model::Kind;
-use crate::workspace::Unit;
+use crate::workspace::{File, Unit};
 
 /// Each file of `kind` with its index, its meaning and the path of its root object.
 pub fn docs_of(unit: &Unit, kind: Kind) -> impl Iterator<Item = (usize, &Value, &Path)> {
@@ -80,6 +80,14 @@ pub fn is_placeholder_text(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+/// The task definition a file holds, as a view at its address.
+pub fn task_definition(file: &File) -> Option<TaskDefinition<'_>> {
+    Some(TaskDefinition(At::new(
+        file.value()?,
+        file.doc()?.1.clone(),
+    )))
 }
 
 /// The names of a task definition's containers.
