@@ -23,13 +23,16 @@ pub struct Action<'a> {
 }
 
 impl<'a> Pipeline<'a> {
+    /// The key of its stages (a rule that inserts a stage names it).
+    pub const STAGES: &'static str = "stages";
+
     pub fn name(&self) -> Option<&'a str> {
         self.0.str("name")
     }
 
     pub fn stages(&self) -> Vec<Stage<'a>> {
         self.0
-            .items("stages")
+            .items(Self::STAGES)
             .into_iter()
             .enumerate()
             .map(|(index, at)| Stage { at, index })

@@ -20,6 +20,7 @@ impl<'a> Service<'a> {
     pub const GRACE_PERIOD: &'static str = "healthCheckGracePeriodSeconds";
     pub const DEPLOYMENT_CONFIGURATION: &'static str = "deploymentConfiguration";
     pub const CIRCUIT_BREAKER: &'static str = "deploymentCircuitBreaker";
+    pub const CONTROLLER: &'static str = "deploymentController";
 
     pub fn name(&self) -> Option<&'a str> {
         self.0.str("serviceName")

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::aws::{Action, At, Container, DeploymentGroup, Service, TaskDefinition};
+use crate::aws::{Action, At, Container, DeploymentGroup, Pipeline, Service, TaskDefinition};
 use crate::document::{Op, Path, Position};
 use crate::model::Kind;
 use crate::workspace::{File, Unit};
@@ -88,6 +88,11 @@ pub fn task_definition(file: &File) -> Option<TaskDefinition<'_>> {
         file.value()?,
         file.doc()?.1.clone(),
     )))
+}
+
+/// The pipeline a file holds, as a view at its address.
+pub fn pipeline(file: &File) -> Option<Pipeline<'_>> {
+    Some(Pipeline(At::new(file.value()?, file.doc()?.1.clone())))
 }
 
 /// The names of a task definition's containers.
