@@ -46,13 +46,16 @@ impl<'a> Pipeline<'a> {
 }
 
 impl<'a> Stage<'a> {
+    /// The key of its actions (a rule that writes a stage names it).
+    pub const ACTIONS: &'static str = "actions";
+
     pub fn name(&self) -> Option<&'a str> {
         self.at.str("name")
     }
 
     pub fn actions(&self) -> Vec<Action<'a>> {
         self.at
-            .items("actions")
+            .items(Self::ACTIONS)
             .into_iter()
             .enumerate()
             .map(|(index, at)| Action {

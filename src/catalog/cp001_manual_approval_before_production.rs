@@ -242,7 +242,10 @@ fn approval_stage(params: &Params, defaults: &Params, stages: &[Stage<'_>]) -> V
     }
     action.insert("outputArtifacts".into(), json!([]));
     action.insert("inputArtifacts".into(), json!([]));
-    json!({"name": name, "actions": [Value::Object(action)]})
+    let mut stage = Map::new();
+    stage.insert("name".into(), json!(name));
+    stage.insert(Stage::ACTIONS.into(), json!([Value::Object(action)]));
+    Value::Object(stage)
 }
 
 #[cfg(test)]
