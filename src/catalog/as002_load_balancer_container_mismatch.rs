@@ -7,7 +7,7 @@ use crate::document::Position;
 use crate::model::Kind;
 
 use super::codedeploy::ecs_resources;
-use super::support::{docs_of, set_key};
+use super::support::set_key;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -139,8 +139,9 @@ impl super::Rule for Rule {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let containers = containers(cx);
         let service = service_target(cx);
-        for (file, appspec, root) in docs_of(cx.unit, Kind::Appspec) {
-            for (props_path, props) in ecs_resources(appspec, root) {
+        for (file, appspec) in cx.unit.appspecs() {
+            for props in ecs_resources(&appspec) {
+                let (props_path, props) = (&props.at, props.value);
                 let Some(lbi) = props.get("LoadBalancerInfo").filter(|v| v.is_object()) else {
                     continue;
                 };
