@@ -87,6 +87,31 @@ impl<'a> Container<'a> {
             .collect()
     }
 
+    /// Its `secrets` entries (whatever each holds); empty when it has no list.
+    pub fn secrets(&self) -> Vec<At<'a>> {
+        self.at.items("secrets")
+    }
+
+    /// The `secretOptions` entries of its `logConfiguration`.
+    pub fn log_secret_options(&self) -> Vec<At<'a>> {
+        self.at
+            .get("logConfiguration")
+            .map(|l| l.items("secretOptions"))
+            .unwrap_or_default()
+    }
+
+    /// `logConfiguration.logDriver`.
+    pub fn log_driver(&self) -> Option<&'a str> {
+        self.at.get("logConfiguration")?.str("logDriver")
+    }
+
+    /// Whether it names `repositoryCredentials.credentialsParameter` (whatever it holds).
+    pub fn has_registry_credentials(&self) -> bool {
+        self.at
+            .get_in(&["repositoryCredentials", "credentialsParameter"])
+            .is_some()
+    }
+
     /// The names of the variables it reads from `secrets`.
     pub fn secret_names(&self) -> Vec<&'a str> {
         self.at
@@ -178,6 +203,9 @@ mod tests {
         );
         assert_eq!(c.environment().len(), 1);
         assert_eq!(c.secret_names(), vec!["DB_PASSWORD"]);
+        assert_eq!(c.secrets()[0].str("valueFrom"), Some("arn"));
+        assert!(c.log_secret_options().is_empty() && c.log_driver().is_none());
+        assert!(!c.has_registry_credentials());
         assert!(td.containers()[0].health_check().is_none());
         assert_eq!(td.container_list().map(|l| l.len()), Some(2));
         let odd = json!({"containerDefinitions": {"name": "web"}});
