@@ -135,13 +135,7 @@ impl super::Rule for Rule {
                     ));
                     continue;
                 };
-                let existing: Vec<&str> = c
-                    .get("secrets")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s.get("name").and_then(Value::as_str))
-                    .collect();
+                let existing: Vec<&str> = container_view.secret_names();
                 let mut new_secrets: Vec<(String, Value)> = Vec::new();
                 for m in &moved {
                     if existing.contains(&m.name) || new_secrets.iter().any(|(n, _)| n == m.name) {
