@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::aws::At;
 use crate::document::Position;
 use crate::model::Kind;
 
@@ -141,11 +142,10 @@ impl super::Rule for Rule {
         let service = service_target(cx);
         for (file, appspec) in cx.unit.appspecs() {
             for props in ecs_resources(&appspec) {
-                let (props_path, props) = (&props.at, props.value);
-                let Some(lbi) = props.get("LoadBalancerInfo").filter(|v| v.is_object()) else {
+                let Some(lbi_at) = props.get("LoadBalancerInfo").filter(At::is_object) else {
                     continue;
                 };
-                let lbi_path = props_path.key("LoadBalancerInfo");
+                let (lbi, lbi_path) = (lbi_at.value, lbi_at.at.clone());
                 let name = lbi
                     .get("ContainerName")
                     .and_then(Value::as_str)
