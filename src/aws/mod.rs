@@ -24,7 +24,7 @@ pub use appspec::AppSpec;
 pub use pipeline::{Action, Pipeline, Stage};
 pub use service::{DeploymentGroup, Service};
 pub use target_group::TargetGroup;
-pub use task_definition::{Container, HealthCheck, TaskDefinition};
+pub use task_definition::{Container, HealthCheck, TaskDefinition, Timing as HealthCheckTiming};
 
 /// A value of a view and its address (owned: the address of a nested value is built).
 #[derive(Clone, Debug)]
@@ -125,6 +125,32 @@ impl<'a> At<'a> {
     pub fn is_object(&self) -> bool {
         self.value.is_object()
     }
+
+    /// What a key holds, as written: for a reading the typed accessors do not make (one that
+    /// tells `null` or `5.0` apart from a missing key or a whole number).
+    pub fn raw(&self, key: &str) -> Option<&'a Value> {
+        self.value.get(key)
+    }
+
+    /// Whether the object has the key (whatever it holds, `null` included).
+    pub fn has(&self, key: &str) -> bool {
+        self.value.get(key).is_some()
+    }
+
+    /// The value of `key`, then of each key after it, with its address (`None` when one is
+    /// absent or its parent is not an object).
+    pub fn get_in(&self, keys: &[&str]) -> Option<At<'a>> {
+        keys.iter().try_fold(self.clone(), |at, k| at.get(k))
+    }
+
+    /// The strings of a list (other items skipped); empty when the key holds no list.
+    pub fn strs(&self, key: &str) -> Vec<&'a str> {
+        self.value
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -144,5 +170,19 @@ mod tests {
         assert_eq!(at.bool("d"), Field::Value(true));
         assert_eq!(at.u64("x").or_default(30), Some(30));
         assert_eq!(at.u64("b").or_default(30), None);
+        assert!(at.has("e") && !at.has("x"));
+    }
+
+    #[test]
+    fn nested_values_keep_their_address() {
+        let v = json!({"a": {"b": {"c": 7}}, "l": ["x", 1, "y"]});
+        let at = At::new(&v, Path::root().key("top"));
+        let c = at.get_in(&["a", "b", "c"]).expect("nested");
+        assert_eq!(c.value, &json!(7));
+        assert_eq!(c.at.to_string(), "$['top']['a']['b']['c']");
+        assert!(at.get_in(&["a", "x", "c"]).is_none());
+        assert!(at.get_in(&["l", "0"]).is_none());
+        assert_eq!(at.strs("l"), vec!["x", "y"]);
+        assert!(at.strs("a").is_empty());
     }
 }

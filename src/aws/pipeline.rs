@@ -23,13 +23,16 @@ pub struct Action<'a> {
 }
 
 impl<'a> Pipeline<'a> {
+    /// The key of its stages (a rule that inserts a stage names it).
+    pub const STAGES: &'static str = "stages";
+
     pub fn name(&self) -> Option<&'a str> {
         self.0.str("name")
     }
 
     pub fn stages(&self) -> Vec<Stage<'a>> {
         self.0
-            .items("stages")
+            .items(Self::STAGES)
             .into_iter()
             .enumerate()
             .map(|(index, at)| Stage { at, index })
@@ -43,13 +46,16 @@ impl<'a> Pipeline<'a> {
 }
 
 impl<'a> Stage<'a> {
+    /// The key of its actions (a rule that writes a stage names it).
+    pub const ACTIONS: &'static str = "actions";
+
     pub fn name(&self) -> Option<&'a str> {
         self.at.str("name")
     }
 
     pub fn actions(&self) -> Vec<Action<'a>> {
         self.at
-            .items("actions")
+            .items(Self::ACTIONS)
             .into_iter()
             .enumerate()
             .map(|(index, at)| Action {
@@ -113,6 +119,11 @@ impl<'a> Action<'a> {
 
     pub fn output_artifacts(&self) -> Vec<&'a str> {
         self.artifact_names("outputArtifacts")
+    }
+
+    /// Where its provider is written (`actionTypeId.provider`).
+    pub fn provider_path(&self) -> crate::document::Path {
+        self.at.path("actionTypeId").key("provider")
     }
 
     /// A deploy action of the given provider (`ECS`, `CodeDeployToECS`, …).

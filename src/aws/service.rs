@@ -1,6 +1,7 @@
 //! An ECS service and a CodeDeploy deployment group.
 
 use super::{At, Field};
+use crate::document::Path;
 
 /// `CreateService`'s input (or a described service).
 #[derive(Clone, Debug)]
@@ -15,8 +16,19 @@ pub struct LoadBalancer<'a> {
 }
 
 impl<'a> Service<'a> {
+    /// The keys a rule that inserts them names.
+    pub const GRACE_PERIOD: &'static str = "healthCheckGracePeriodSeconds";
+    pub const DEPLOYMENT_CONFIGURATION: &'static str = "deploymentConfiguration";
+    pub const CIRCUIT_BREAKER: &'static str = "deploymentCircuitBreaker";
+    pub const CONTROLLER: &'static str = "deploymentController";
+
     pub fn name(&self) -> Option<&'a str> {
         self.0.str("serviceName")
+    }
+
+    /// The task definition it runs (`family`, `family:revision` or an ARN).
+    pub fn task_definition(&self) -> Option<&'a str> {
+        self.0.str("taskDefinition")
     }
 
     /// The deployment controller type; none means `ECS`.
@@ -29,17 +41,36 @@ impl<'a> Service<'a> {
     }
 
     pub fn deployment_configuration(&self) -> Option<At<'a>> {
-        self.0.get("deploymentConfiguration")
+        self.0.get(Self::DEPLOYMENT_CONFIGURATION)
     }
 
     /// `deploymentConfiguration.deploymentCircuitBreaker`.
     pub fn circuit_breaker(&self) -> Option<At<'a>> {
-        self.deployment_configuration()?
-            .get("deploymentCircuitBreaker")
+        self.deployment_configuration()?.get(Self::CIRCUIT_BREAKER)
+    }
+
+    /// Where the circuit breaker is or goes.
+    pub fn circuit_breaker_path(&self) -> Path {
+        self.0
+            .path(Self::DEPLOYMENT_CONFIGURATION)
+            .key(Self::CIRCUIT_BREAKER)
+    }
+
+    pub fn launch_type(&self) -> Option<&'a str> {
+        self.0.str("launchType")
+    }
+
+    /// The `capacityProvider` of each `capacityProviderStrategy` entry that names one.
+    pub fn capacity_providers(&self) -> Vec<&'a str> {
+        self.0
+            .items("capacityProviderStrategy")
+            .iter()
+            .filter_map(|p| p.str("capacityProvider"))
+            .collect()
     }
 
     pub fn grace_period(&self) -> Field<u64> {
-        self.0.u64("healthCheckGracePeriodSeconds")
+        self.0.u64(Self::GRACE_PERIOD)
     }
 
     pub fn load_balancers(&self) -> Vec<LoadBalancer<'a>> {
@@ -60,32 +91,103 @@ impl<'a> Service<'a> {
 pub struct DeploymentGroup<'a>(pub At<'a>);
 
 impl<'a> DeploymentGroup<'a> {
+    /// The keys a rule that inserts them names.
+    pub const AUTO_ROLLBACK: &'static str = "autoRollbackConfiguration";
+    pub const ALARM_CONFIGURATION: &'static str = "alarmConfiguration";
+    pub const DEPLOYMENT_CONFIG_NAME: &'static str = "deploymentConfigName";
+
     pub fn name(&self) -> Option<&'a str> {
         self.0.str("deploymentGroupName")
     }
 
+    pub fn application_name(&self) -> Option<&'a str> {
+        self.0.str("applicationName")
+    }
+
+    pub fn compute_platform(&self) -> Option<&'a str> {
+        self.0.str("computePlatform")
+    }
+
+    /// Whether it has an `ecsServices` key (whatever it holds).
+    pub fn has_ecs_services(&self) -> bool {
+        self.0.has("ecsServices")
+    }
+
+    /// Whether it carries a `revision`: a `create-deployment` input, not a group's record
+    /// (which has `targetRevision`).
+    pub fn has_revision(&self) -> bool {
+        self.0.has("revision")
+    }
+
     pub fn auto_rollback(&self) -> Option<At<'a>> {
-        self.0.get("autoRollbackConfiguration")
+        self.0.get(Self::AUTO_ROLLBACK)
+    }
+
+    /// Whether `autoRollbackConfiguration.enabled` is `true`.
+    pub fn rollback_enabled(&self) -> bool {
+        self.auto_rollback().map(|a| a.bool("enabled")) == Some(Field::Value(true))
+    }
+
+    /// The events automatic rollback names (strings only).
+    pub fn rollback_events(&self) -> Vec<&'a str> {
+        self.auto_rollback()
+            .map(|a| a.strs("events"))
+            .unwrap_or_default()
     }
 
     /// Whether automatic rollback is on and rolls back failed deployments.
     pub fn rolls_back_failures(&self) -> bool {
-        self.auto_rollback().is_some_and(|arc| {
-            arc.bool("enabled") == Field::Value(true)
-                && arc
-                    .value
-                    .get("events")
-                    .and_then(serde_json::Value::as_array)
-                    .is_some_and(|e| e.iter().any(|x| x.as_str() == Some("DEPLOYMENT_FAILURE")))
-        })
+        self.rollback_enabled() && self.rollback_events().contains(&"DEPLOYMENT_FAILURE")
+    }
+
+    /// Whether alarm monitoring is enabled (`alarmConfiguration.enabled` is `true`).
+    pub fn alarms_enabled(&self) -> bool {
+        self.alarm_configuration().map(|c| c.bool("enabled")) == Some(Field::Value(true))
+    }
+
+    /// The `alarms` list of `alarmConfiguration`, when it is a list, with its address.
+    pub fn alarm_list(&self) -> Option<At<'a>> {
+        self.alarm_configuration()?
+            .get("alarms")
+            .filter(|a| a.value.is_array())
+    }
+
+    /// The names of the alarms it lists (entries without a string name skipped).
+    pub fn alarm_names(&self) -> Vec<&'a str> {
+        self.alarm_configuration()
+            .map(|c| {
+                c.items("alarms")
+                    .iter()
+                    .filter_map(|a| a.str("name"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The name of the first target group of its first target group pair.
+    pub fn first_target_group_name(&self) -> Option<&'a str> {
+        self.0
+            .value
+            .pointer("/loadBalancerInfo/targetGroupPairInfoList/0/targetGroups/0/name")
+            .and_then(serde_json::Value::as_str)
+    }
+
+    /// `blueGreenDeploymentConfiguration.terminateBlueInstancesOnDeploymentSuccess
+    /// .terminationWaitTimeInMinutes`, as written.
+    pub fn blue_termination_wait(&self) -> Option<At<'a>> {
+        self.0.get_in(&[
+            "blueGreenDeploymentConfiguration",
+            "terminateBlueInstancesOnDeploymentSuccess",
+            "terminationWaitTimeInMinutes",
+        ])
     }
 
     pub fn alarm_configuration(&self) -> Option<At<'a>> {
-        self.0.get("alarmConfiguration")
+        self.0.get(Self::ALARM_CONFIGURATION)
     }
 
     pub fn deployment_config_name(&self) -> Option<&'a str> {
-        self.0.str("deploymentConfigName")
+        self.0.str(Self::DEPLOYMENT_CONFIG_NAME)
     }
 
     /// The `ecsServices` it deploys: (cluster, service) names.
@@ -123,5 +225,23 @@ mod tests {
         let g = DeploymentGroup(At::new(&g, Path::root()));
         assert!(g.rolls_back_failures());
         assert_eq!(g.ecs_services(), vec![(Some("c"), Some("shop"))]);
+        let g = json!({"autoRollbackConfiguration": {"enabled": "true", "events": ["DEPLOYMENT_FAILURE", 3]},
+            "alarmConfiguration": {"enabled": true, "alarms": [{"name": "a"}, {}]},
+            "loadBalancerInfo": {"targetGroupPairInfoList": [{"targetGroups": [{"name": "blue"}]}]},
+            "blueGreenDeploymentConfiguration": {"terminateBlueInstancesOnDeploymentSuccess":
+                {"terminationWaitTimeInMinutes": 60}}});
+        let g = DeploymentGroup(At::new(&g, Path::root()));
+        assert!(!g.rollback_enabled() && !g.rolls_back_failures());
+        assert_eq!(g.rollback_events(), vec!["DEPLOYMENT_FAILURE"]);
+        assert!(g.alarms_enabled());
+        assert_eq!(g.alarm_names(), vec!["a"]);
+        assert_eq!(
+            g.alarm_list().map(|l| l.at.to_string()).as_deref(),
+            Some("$['alarmConfiguration']['alarms']")
+        );
+        assert_eq!(g.first_target_group_name(), Some("blue"));
+        let wait = g.blue_termination_wait().expect("wait");
+        assert_eq!(wait.value.as_u64(), Some(60));
+        assert!(!g.has_revision() && !g.has_ecs_services());
     }
 }

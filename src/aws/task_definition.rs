@@ -9,21 +9,34 @@ use super::{At, Field};
 pub struct TaskDefinition<'a>(pub At<'a>);
 
 impl<'a> TaskDefinition<'a> {
+    /// The keys a rule that reports on them names.
+    pub const EXECUTION_ROLE_ARN: &'static str = "executionRoleArn";
+    pub const CONTAINER_DEFINITIONS: &'static str = "containerDefinitions";
+
     pub fn family(&self) -> Option<&'a str> {
         self.0.str("family")
     }
 
     pub fn execution_role_arn(&self) -> Option<&'a str> {
-        self.0.str("executionRoleArn")
+        self.0.str(Self::EXECUTION_ROLE_ARN)
     }
 
+    /// The containers; none when `containerDefinitions` is absent or not a list.
     pub fn containers(&self) -> Vec<Container<'a>> {
         self.0
-            .items("containerDefinitions")
+            .items(Self::CONTAINER_DEFINITIONS)
             .into_iter()
             .enumerate()
             .map(|(index, at)| Container { at, index })
             .collect()
+    }
+
+    /// The containers when `containerDefinitions` is a list (empty or not); `None` otherwise.
+    pub fn container_list(&self) -> Option<Vec<Container<'a>>> {
+        self.0
+            .raw(Self::CONTAINER_DEFINITIONS)?
+            .is_array()
+            .then(|| self.containers())
     }
 
     /// Whether it may run on Fargate (`requiresCompatibilities` names it, or nothing is said).
@@ -52,6 +65,11 @@ impl<'a> Container<'a> {
         self.at.str("image").map(str::trim)
     }
 
+    /// `essential`: a container whose health cannot stop the task says `false`.
+    pub fn essential(&self) -> Field<bool> {
+        self.at.bool("essential")
+    }
+
     pub fn health_check(&self) -> Option<HealthCheck<'a>> {
         let hc = self.at.get("healthCheck")?;
         hc.is_object().then_some(HealthCheck(hc))
@@ -67,6 +85,31 @@ impl<'a> Container<'a> {
                 Some((e, n, v))
             })
             .collect()
+    }
+
+    /// Its `secrets` entries (whatever each holds); empty when it has no list.
+    pub fn secrets(&self) -> Vec<At<'a>> {
+        self.at.items("secrets")
+    }
+
+    /// The `secretOptions` entries of its `logConfiguration`.
+    pub fn log_secret_options(&self) -> Vec<At<'a>> {
+        self.at
+            .get("logConfiguration")
+            .map(|l| l.items("secretOptions"))
+            .unwrap_or_default()
+    }
+
+    /// `logConfiguration.logDriver`.
+    pub fn log_driver(&self) -> Option<&'a str> {
+        self.at.get("logConfiguration")?.str("logDriver")
+    }
+
+    /// Whether it names `repositoryCredentials.credentialsParameter` (whatever it holds).
+    pub fn has_registry_credentials(&self) -> bool {
+        self.at
+            .get_in(&["repositoryCredentials", "credentialsParameter"])
+            .is_some()
     }
 
     /// The names of the variables it reads from `secrets`.
@@ -103,6 +146,31 @@ impl<'a> HealthCheck<'a> {
     pub fn path(&self, key: &str) -> crate::document::Path {
         self.0.path(key)
     }
+
+    /// What a timing key holds, as written (for a reading that must tell `null` or a
+    /// fraction apart from a whole number, which the `Field` accessors do not).
+    pub fn raw(&self, key: Timing) -> Option<&'a Value> {
+        self.0.value.get(key.key())
+    }
+}
+
+/// The timing keys of a container health check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timing {
+    StartPeriod,
+    Interval,
+    Retries,
+}
+
+impl Timing {
+    /// The key's name in the API.
+    pub fn key(self) -> &'static str {
+        match self {
+            Timing::StartPeriod => "startPeriod",
+            Timing::Interval => "interval",
+            Timing::Retries => "retries",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -135,6 +203,13 @@ mod tests {
         );
         assert_eq!(c.environment().len(), 1);
         assert_eq!(c.secret_names(), vec!["DB_PASSWORD"]);
+        assert_eq!(c.secrets()[0].str("valueFrom"), Some("arn"));
+        assert!(c.log_secret_options().is_empty() && c.log_driver().is_none());
+        assert!(!c.has_registry_credentials());
         assert!(td.containers()[0].health_check().is_none());
+        assert_eq!(td.container_list().map(|l| l.len()), Some(2));
+        let odd = json!({"containerDefinitions": {"name": "web"}});
+        let odd = TaskDefinition(At::new(&odd, Path::root()));
+        assert!(odd.container_list().is_none() && odd.containers().is_empty());
     }
 }

@@ -4,13 +4,13 @@ use serde_json::Value;
 
 use crate::document::Op;
 use crate::model::Kind;
-use crate::workspace::{DeployPath, Unit, pipeline_actions};
+use crate::workspace::{DeployPath, Unit};
 
 use super::buildspec::shipped_files;
 use super::codedeploy::{
     TASK_DEFINITION_PLACEHOLDER as PLACEHOLDER, build_writes_image_detail, ecs_resources,
 };
-use super::support::{codedeploy_actions, docs_of, is_template_value};
+use super::support::{codedeploy_actions, is_template_value};
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -18,10 +18,10 @@ pub struct Rule;
 /// Whether the AppSpec is deployed by CodePipeline's CodeDeployToECS action: the pipeline says
 /// so, or the AppSpec ships with a buildspec (a `create-deployment` by hand needs a real ARN).
 pub fn through_pipeline(unit: &Unit) -> bool {
-    let by_pipeline = unit.of_kind(Kind::CodePipeline).any(|(_, f)| {
-        pipeline_actions(f.value()).any(|a| {
-            a.pointer("/actionTypeId/provider").and_then(Value::as_str) == Some("CodeDeployToECS")
-        })
+    let by_pipeline = unit.pipelines().any(|(_, p)| {
+        p.actions()
+            .iter()
+            .any(|a| a.provider() == Some("CodeDeployToECS"))
     });
     by_pipeline || unit.of_kind(Kind::Buildspec).next().is_some()
 }
@@ -42,11 +42,12 @@ impl super::Rule for Rule {
         // imageDetail.json or ships the AppSpec.
         let shipped = shipped_files(cx.unit);
         let fed = build_writes_image_detail(cx.unit);
-        for (file, appspec, root) in docs_of(cx.unit, Kind::Appspec) {
+        for (file, appspec) in cx.unit.appspecs() {
             if !pipeline && !fed && !shipped.contains(&cx.unit.files[file].file_name()) {
                 continue;
             }
-            for (props_path, props) in ecs_resources(appspec, root) {
+            for props in ecs_resources(&appspec) {
+                let (props_path, props) = (&props.at, props.value);
                 let Some(td) = props.get("TaskDefinition").and_then(Value::as_str) else {
                     continue;
                 };

@@ -3,11 +3,12 @@
 
 use serde_json::Value;
 
+use crate::aws::At;
 use crate::document::Position;
 use crate::model::Kind;
 
 use super::codedeploy::ecs_resources;
-use super::support::{docs_of, set_key};
+use super::support::set_key;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -24,13 +25,14 @@ fn port_of(v: Option<&Value>) -> Option<u64> {
 /// Container name → its container ports, from the unit's only task definition.
 fn containers(cx: &Context<'_>) -> Option<Vec<(String, Vec<u64>)>> {
     let (_, td) = cx.unit.single(Kind::TaskDef)?;
-    let defs = td.value()?.get("containerDefinitions")?.as_array()?;
+    let defs = super::support::task_definition(td)?.container_list()?;
     Some(
         defs.iter()
             .filter_map(|c| {
-                let name = c.get("name")?.as_str()?.to_string();
+                let name = c.name()?.to_string();
                 let ports = c
-                    .get("portMappings")
+                    .at
+                    .raw("portMappings")
                     .and_then(Value::as_array)
                     .map(|pm| {
                         pm.iter()
@@ -138,12 +140,12 @@ impl super::Rule for Rule {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let containers = containers(cx);
         let service = service_target(cx);
-        for (file, appspec, root) in docs_of(cx.unit, Kind::Appspec) {
-            for (props_path, props) in ecs_resources(appspec, root) {
-                let Some(lbi) = props.get("LoadBalancerInfo").filter(|v| v.is_object()) else {
+        for (file, appspec) in cx.unit.appspecs() {
+            for props in ecs_resources(&appspec) {
+                let Some(lbi_at) = props.get("LoadBalancerInfo").filter(At::is_object) else {
                     continue;
                 };
-                let lbi_path = props_path.key("LoadBalancerInfo");
+                let (lbi, lbi_path) = (lbi_at.value, lbi_at.at.clone());
                 let name = lbi
                     .get("ContainerName")
                     .and_then(Value::as_str)

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::document::{Op, Position};
 use crate::model::Kind;
-use crate::workspace::{Unit, pipeline_actions};
+use crate::workspace::Unit;
 
 use super::image_tags::{Tag, is_fixed_value, is_latest, pushed, tag_of};
 use super::buildspec::{commands, referenced_vars, ships, variable_value};
@@ -20,21 +20,19 @@ pub const IMAGE_DETAIL: &str = "imageDetail.json";
 fn template_paths(unit: &Unit) -> (String, String) {
     let mut td = "taskdef.json".to_string();
     let mut ap = "appspec.yaml".to_string();
-    for (_, f) in unit.of_kind(Kind::CodePipeline) {
-        for a in pipeline_actions(f.value()) {
-            if a.pointer("/actionTypeId/provider").and_then(Value::as_str)
-                != Some("CodeDeployToECS")
-            {
+    for (_, pipeline) in unit.pipelines() {
+        for a in pipeline.actions() {
+            if a.provider() != Some("CodeDeployToECS") {
                 continue;
             }
             if let Some(p) = a
-                .pointer("/configuration/TaskDefinitionTemplatePath")
+                .configuration("TaskDefinitionTemplatePath")
                 .and_then(Value::as_str)
             {
                 td = p.to_string();
             }
             if let Some(p) = a
-                .pointer("/configuration/AppSpecTemplatePath")
+                .configuration("AppSpecTemplatePath")
                 .and_then(Value::as_str)
             {
                 ap = p.to_string();
@@ -73,16 +71,6 @@ struct Needs {
     appspec: bool,
 }
 
-fn output_names(action: &Value) -> Vec<&str> {
-    action
-        .get("outputArtifacts")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.get("name").and_then(Value::as_str))
-        .collect()
-}
-
 fn needs(unit: &Unit) -> Needs {
     let mut n = Needs {
         codedeploy: false,
@@ -90,24 +78,20 @@ fn needs(unit: &Unit) -> Needs {
         taskdef: false,
         appspec: false,
     };
-    for (_, f) in unit.of_kind(Kind::CodePipeline) {
+    for (_, pipeline) in unit.pipelines() {
+        let actions = pipeline.actions();
         let mut built: Vec<&str> = Vec::new();
-        for a in pipeline_actions(f.value()) {
-            if a.pointer("/actionTypeId/category").and_then(Value::as_str) == Some("Build") {
-                built.extend(output_names(a));
+        for a in &actions {
+            if a.category() == Some("Build") {
+                built.extend(a.output_artifacts());
             }
         }
-        for a in pipeline_actions(f.value()) {
-            if a.pointer("/actionTypeId/provider").and_then(Value::as_str)
-                != Some("CodeDeployToECS")
-            {
+        for a in &actions {
+            if a.provider() != Some("CodeDeployToECS") {
                 continue;
             }
             n.codedeploy = true;
-            let cfg = |k: &str| {
-                a.pointer(&format!("/configuration/{k}"))
-                    .and_then(Value::as_str)
-            };
+            let cfg = |k: &str| a.configuration(k).and_then(Value::as_str);
             let is_built = |k: &str| cfg(k).is_some_and(|x| built.contains(&x));
             n.detail |= is_built("Image1ArtifactName");
             n.taskdef |= is_built("TaskDefinitionTemplateArtifact");

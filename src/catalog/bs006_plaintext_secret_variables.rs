@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 
 use crate::document::{Op, Position};
 use crate::model::Kind;
-use crate::workspace::pipeline_actions;
 
 use super::buildspec::{env_map, scalar_text};
 use super::secrets::{self, Reason};
@@ -28,19 +27,16 @@ fn project_name(cx: &Context<'_>) -> String {
     let Some((_, p)) = cx.unit.single(Kind::CodePipeline) else {
         return "build".to_string();
     };
-    let v = p.value();
-    let mut builds = pipeline_actions(v).filter(|a| {
-        a.pointer("/actionTypeId/provider").and_then(Value::as_str) == Some("CodeBuild")
-    });
+    let pipeline = super::support::pipeline(p);
+    let actions = pipeline.as_ref().map(|p| p.actions()).unwrap_or_default();
+    let mut builds = actions.iter().filter(|a| a.provider() == Some("CodeBuild"));
     if let (Some(a), None) = (builds.next(), builds.next())
-        && let Some(n) = a
-            .pointer("/configuration/ProjectName")
-            .and_then(Value::as_str)
+        && let Some(n) = a.configuration("ProjectName").and_then(Value::as_str)
     {
         return n.to_string();
     }
-    v.and_then(|v| v.get("name"))
-        .and_then(Value::as_str)
+    pipeline
+        .and_then(|p| p.name())
         .unwrap_or("build")
         .to_string()
 }

@@ -158,8 +158,8 @@ fn read_by_pipeline(unit: &Unit, wanted: Wanted) -> Option<Vec<String>> {
     Some(
         actions
             .iter()
-            .map(|(_, _, a)| {
-                a.pointer(&format!("/configuration/{key}"))
+            .map(|(_, a)| {
+                a.configuration(key)
                     .and_then(Value::as_str)
                     .unwrap_or(default)
                     .trim_start_matches("./")

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::document::Path;
+use crate::aws::{AppSpec, At, DeploymentGroup};
 use crate::model::Kind;
 use crate::workspace::Unit;
 
@@ -12,42 +12,30 @@ use super::support::docs_of;
 /// The AppSpec TaskDefinition that CodeDeployToECS replaces with the revision it registers.
 pub const TASK_DEFINITION_PLACEHOLDER: &str = "<TASK_DEFINITION>";
 
-/// Each ECS service resource of an AppSpec: (path of its Properties, the Properties).
-pub fn ecs_resources<'a>(appspec: &'a Value, root: &Path) -> Vec<(Path, &'a Value)> {
-    let mut out = Vec::new();
-    let Some(resources) = appspec.get("Resources").and_then(Value::as_array) else {
-        return out;
-    };
-    for (i, r) in resources.iter().enumerate() {
-        for (name, res) in r.as_object().into_iter().flatten() {
-            if res.get("Type").and_then(Value::as_str) != Some("AWS::ECS::Service") {
-                continue;
-            }
-            if let Some(props) = res.get("Properties").filter(|p| p.is_object()) {
-                out.push((
-                    root.key("Resources").index(i).key(name).key("Properties"),
-                    props,
-                ));
-            }
-        }
-    }
-    out
+/// The Properties of each ECS service resource of an AppSpec that are a mapping, each with
+/// its address.
+pub fn ecs_resources<'a>(appspec: &AppSpec<'a>) -> Vec<At<'a>> {
+    appspec
+        .targets()
+        .into_iter()
+        .map(|t| t.properties)
+        .filter(At::is_object)
+        .collect()
 }
 
 /// Whether a document classified as a deployment group is one: a `create-deployment` input
 /// also names its group, but carries the `revision` to deploy (a group's own record has
 /// `targetRevision`), and its settings are one deployment's, not the group's.
-pub fn is_group(dg: &Value) -> bool {
-    dg.get("revision").is_none()
+pub fn is_group(dg: &DeploymentGroup<'_>) -> bool {
+    !dg.has_revision()
 }
 
 /// Whether the group watches alarms, which makes rolling back on them meaningful.
-pub fn watches_alarms(dg: &Value) -> bool {
-    let cfg = dg.get("alarmConfiguration");
-    cfg.and_then(|c| c.get("enabled")).and_then(Value::as_bool) == Some(true)
-        && cfg
-            .and_then(|c| c.get("alarms"))
-            .and_then(Value::as_array)
+pub fn watches_alarms(dg: &DeploymentGroup<'_>) -> bool {
+    dg.alarms_enabled()
+        && dg
+            .alarm_list()
+            .and_then(|l| l.value.as_array())
             .is_some_and(|a| !a.is_empty())
 }
 

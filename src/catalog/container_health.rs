@@ -5,8 +5,9 @@
 //! `startPeriod + interval × retries` seconds.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::aws::{Container, Field, HealthCheck, HealthCheckTiming as Key};
 use crate::config::Config;
 
 /// AWS ranges of the container health check (HealthCheck API).
@@ -38,9 +39,9 @@ impl Timing {
 }
 
 /// A whole number of seconds/counts; `None` when the key holds something else (a template
-/// token), which leaves the whole check alone.
-fn number(hc: &Map<String, Value>, key: &str, default: u64) -> Option<u64> {
-    match hc.get(key) {
+/// token, `null`), which leaves the whole check alone. A fraction counts as its whole part.
+fn number(hc: &HealthCheck<'_>, key: Key, default: u64) -> Option<u64> {
+    match hc.raw(key) {
         None => Some(default),
         Some(Value::Number(n)) => n
             .as_u64()
@@ -50,12 +51,12 @@ fn number(hc: &Map<String, Value>, key: &str, default: u64) -> Option<u64> {
 }
 
 /// The health check timing of a container, when it has one that can be judged.
-pub fn timing(container: &Value) -> Option<Timing> {
-    let hc = container.get("healthCheck")?.as_object()?;
+pub fn timing(container: &Container<'_>) -> Option<Timing> {
+    let hc = container.health_check()?;
     Some(Timing {
-        start_period: number(hc, "startPeriod", 0)?,
-        interval: number(hc, "interval", DEFAULT_INTERVAL)?,
-        retries: number(hc, "retries", DEFAULT_RETRIES)?,
+        start_period: number(&hc, Key::StartPeriod, 0)?,
+        interval: number(&hc, Key::Interval, DEFAULT_INTERVAL)?,
+        retries: number(&hc, Key::Retries, DEFAULT_RETRIES)?,
     })
 }
 
@@ -88,8 +89,8 @@ pub fn wanted(t: Timing, startup: u64) -> Timing {
 }
 
 /// Whether a container's health status can stop its task: only essential containers count.
-pub fn essential(container: &Value) -> bool {
-    container.get("essential").and_then(Value::as_bool) != Some(false)
+pub fn essential(container: &Container<'_>) -> bool {
+    container.essential() != Field::Value(false)
 }
 
 /// `[rules.TD003]`: defaults and documentation in TD003's catalog file. TD003 fixes the
@@ -109,15 +110,22 @@ pub fn startup_time(config: &Config) -> Option<u64> {
 
 /// The start period a container has once TD003 has run (its current one when TD003 leaves it
 /// alone); 0 without a health check.
-pub fn start_period_after_fix(container: &Value, startup: u64) -> u64 {
+pub fn start_period_after_fix(container: &Container<'_>, startup: u64) -> u64 {
     match timing(container) {
         Some(t) if essential(container) => wanted(t, startup).start_period,
         Some(t) => t.start_period,
-        None => container
-            .pointer("/healthCheck/startPeriod")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
+        None => declared_start_period(container),
     }
+}
+
+/// The start period a container's health check declares as a whole number written as one
+/// (`5`, not `5.0`); 0 otherwise or without a health check.
+pub fn declared_start_period(container: &Container<'_>) -> u64 {
+    container
+        .health_check()
+        .and_then(|hc| hc.raw(Key::StartPeriod))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

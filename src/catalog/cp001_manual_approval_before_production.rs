@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::config::Config;
+use crate::aws::{Action, Pipeline, Stage};
 use crate::document::Op;
-use crate::model::Kind;
 
 use super::{Context, Finding};
 
@@ -45,20 +45,16 @@ impl super::Rule for Rule {
         else {
             return;
         };
-        for (file, f) in cx.unit.of_kind(Kind::CodePipeline) {
-            let (Some(v), Some((_, root))) = (f.value(), f.doc()) else {
-                continue;
-            };
-            let Some(stages) = v.get("stages").and_then(Value::as_array) else {
-                continue;
-            };
-            for p in production_stages(stages, &pattern) {
-                if approved_before(stages, p) {
+        for (file, pipeline) in cx.unit.pipelines() {
+            // Empty when `stages` is not a list: nothing to judge.
+            let stages = pipeline.stages();
+            for p in production_stages(&stages, &pattern) {
+                if approved_before(&stages, p) {
                     continue;
                 }
-                let stage_name = stages[p].get("name").and_then(Value::as_str).unwrap_or("?");
-                let new_stage = approval_stage(&params, &defaults, stages);
-                let stages_path = root.key("stages");
+                let stage_name = stages[p].name().unwrap_or("?");
+                let new_stage = approval_stage(&params, &defaults, &stages);
+                let stages_path = pipeline.0.path(Pipeline::STAGES);
                 out.push(
                     Finding::at(
                         cx.id(),
@@ -85,43 +81,29 @@ impl super::Rule for Rule {
     }
 }
 
-fn actions(stage: &Value) -> &[Value] {
+fn is_deploy_stage(stage: &Stage<'_>) -> bool {
     stage
-        .get("actions")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+        .actions()
+        .iter()
+        .any(|a| a.category() == Some("Deploy"))
 }
 
-fn category(action: &Value) -> Option<&str> {
-    action
-        .pointer("/actionTypeId/category")
-        .and_then(Value::as_str)
-}
-
-fn is_deploy_stage(stage: &Value) -> bool {
-    actions(stage).iter().any(|a| category(a) == Some("Deploy"))
-}
-
-fn is_manual_approval(action: &Value) -> bool {
-    category(action) == Some("Approval")
-        && action
-            .pointer("/actionTypeId/provider")
-            .and_then(Value::as_str)
-            == Some("Manual")
+fn is_manual_approval(action: &Action<'_>) -> bool {
+    action.category() == Some("Approval") && action.provider() == Some("Manual")
 }
 
 /// What names a stage's target: its name, its deploy actions' names and the configuration
 /// values that name the application, group, cluster or service.
-fn names_production(stage: &Value, pattern: &Regex) -> bool {
+fn names_production(stage: &Stage<'_>, pattern: &Regex) -> bool {
     let mut texts: Vec<&str> = Vec::new();
-    texts.extend(stage.get("name").and_then(Value::as_str));
-    for a in actions(stage)
+    texts.extend(stage.name());
+    for a in stage
+        .actions()
         .iter()
-        .filter(|a| category(a) == Some("Deploy"))
+        .filter(|a| a.category() == Some("Deploy"))
     {
-        texts.extend(a.get("name").and_then(Value::as_str));
-        if let Some(cfg) = a.get("configuration").and_then(Value::as_object) {
+        texts.extend(a.name());
+        if a.at.get("configuration").is_some_and(|c| c.is_object()) {
             for key in [
                 "ApplicationName",
                 "DeploymentGroupName",
@@ -129,7 +111,7 @@ fn names_production(stage: &Value, pattern: &Regex) -> bool {
                 "ServiceName",
                 "StackName",
             ] {
-                texts.extend(cfg.get(key).and_then(Value::as_str));
+                texts.extend(a.configuration(key).and_then(Value::as_str));
             }
         }
     }
@@ -179,7 +161,7 @@ fn word_boundaries(text: &str) -> Vec<usize> {
 
 /// Indices of the stages that deploy to production. One deploy stage is production; among
 /// several, those the pattern names, or the last one when the pattern names none.
-fn production_stages(stages: &[Value], pattern: &Regex) -> Vec<usize> {
+fn production_stages(stages: &[Stage<'_>], pattern: &Regex) -> Vec<usize> {
     // The first stage holds only source actions and can never be gated.
     let deploys: Vec<usize> = (1..stages.len())
         .filter(|&i| is_deploy_stage(&stages[i]))
@@ -206,36 +188,31 @@ fn production_stages(stages: &[Value], pattern: &Regex) -> Vec<usize> {
 /// earlier stage, or earlier in the same stage). Stages run one after the other, so any
 /// earlier approval holds the production deploy until someone approves, even one placed
 /// before a staging deploy: the pipeline is gated, and where the gate sits is the team's call.
-fn approved_before(stages: &[Value], p: usize) -> bool {
-    let first_deploy_order = actions(&stages[p])
+fn approved_before(stages: &[Stage<'_>], p: usize) -> bool {
+    let actions = stages[p].actions();
+    let first_deploy_order = actions
         .iter()
-        .filter(|a| category(a) == Some("Deploy"))
-        .map(run_order)
+        .filter(|a| a.category() == Some("Deploy"))
+        .map(Action::run_order)
         .min()
         .unwrap_or(1);
-    if actions(&stages[p])
+    if actions
         .iter()
-        .any(|a| is_manual_approval(a) && run_order(a) < first_deploy_order)
+        .any(|a| is_manual_approval(a) && a.run_order() < first_deploy_order)
     {
         return true;
     }
     stages[1..p]
         .iter()
-        .any(|stage| actions(stage).iter().any(is_manual_approval))
-}
-
-fn run_order(action: &Value) -> i64 {
-    action.get("runOrder").and_then(Value::as_i64).unwrap_or(1)
+        .any(|stage| stage.actions().iter().any(is_manual_approval))
 }
 
 /// The stage to insert; an empty name parameter means its default.
-fn approval_stage(params: &Params, defaults: &Params, stages: &[Value]) -> Value {
+fn approval_stage(params: &Params, defaults: &Params, stages: &[Stage<'_>]) -> Value {
     let or_default = |s: &String, d: &String| if s.is_empty() { d.clone() } else { s.clone() };
     let base = or_default(&params.stage_name, &defaults.stage_name);
     let taken = |n: &str| {
-        stages
-            .iter()
-            .any(|s| s.get("name").and_then(Value::as_str) == Some(n))
+        stages.iter().any(|s| s.name() == Some(n))
     };
     let mut name = base.clone();
     let mut i = 2;
@@ -265,12 +242,29 @@ fn approval_stage(params: &Params, defaults: &Params, stages: &[Value]) -> Value
     }
     action.insert("outputArtifacts".into(), json!([]));
     action.insert("inputArtifacts".into(), json!([]));
-    json!({"name": name, "actions": [Value::Object(action)]})
+    let mut stage = Map::new();
+    stage.insert("name".into(), json!(name));
+    stage.insert(Stage::ACTIONS.into(), json!([Value::Object(action)]));
+    Value::Object(stage)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::At;
+    use crate::document::Path;
+
+    /// The stages of a pipeline, as its view reads them.
+    fn view(stages: &[Value]) -> Vec<Stage<'_>> {
+        stages
+            .iter()
+            .enumerate()
+            .map(|(index, v)| Stage {
+                at: At::new(v, Path::root().key("stages").index(index)),
+                index,
+            })
+            .collect()
+    }
 
     fn stage(name: &str, cat: &str) -> Value {
         json!({"name": name, "actions": [{"name": name, "actionTypeId": {"category": cat, "provider": if cat == "Approval" {"Manual"} else {"X"}}}]})
@@ -284,13 +278,13 @@ mod tests {
             stage("Build", "Build"),
             stage("Deploy", "Deploy"),
         ];
-        assert_eq!(production_stages(&one, &re), vec![2]);
+        assert_eq!(production_stages(&view(&one), &re), vec![2]);
         let two = vec![
             stage("Source", "Source"),
             stage("DeployStaging", "Deploy"),
             stage("DeployProd", "Deploy"),
         ];
-        assert_eq!(production_stages(&two, &re), vec![2]);
+        assert_eq!(production_stages(&view(&two), &re), vec![2]);
     }
 
     #[test]
@@ -328,7 +322,7 @@ mod tests {
             deploy("DeployStaging", "products-api-staging"),
             deploy("DeployProd", "products-api-prod"),
         ];
-        assert_eq!(production_stages(&stages, &re), vec![2]);
+        assert_eq!(production_stages(&view(&stages), &re), vec![2]);
     }
 
     #[test]
@@ -340,13 +334,13 @@ mod tests {
             stage("Tag", "Build"),
             stage("DeployProd", "Deploy"),
         ];
-        assert!(approved_before(&s, 4));
-        assert!(approved_before(&s, 2));
+        assert!(approved_before(&view(&s), 4));
+        assert!(approved_before(&view(&s), 2));
         let none = vec![
             stage("Source", "Source"),
             stage("Build", "Build"),
             stage("Deploy", "Deploy"),
         ];
-        assert!(!approved_before(&none, 2));
+        assert!(!approved_before(&view(&none), 2));
     }
 }

@@ -7,10 +7,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::document::Op;
-use crate::model::Kind;
 
 use super::secrets::{is_reference, plaintext_secret};
-use super::support::docs_of;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -68,96 +66,92 @@ impl super::Rule for Rule {
         // The version 1 action itself still works; only a committed token is a defect. Teams
         // that want every version 1 action moved opt in.
         let every_v1_action = params.report_every_v1_action;
-        for (file, p, root) in docs_of(cx.unit, Kind::CodePipeline) {
-            let stages = p.get("stages").and_then(Value::as_array);
-            for (s, stage) in stages.into_iter().flatten().enumerate() {
-                let actions = stage.get("actions").and_then(Value::as_array);
-                for (a, action) in actions.into_iter().flatten().enumerate() {
-                    if !is_github_v1(action) {
-                        continue;
-                    }
-                    let a_path = root.key("stages").index(s).key("actions").index(a);
-                    let cfg = action.get("configuration").unwrap_or(&Value::Null);
-                    let name = action.get("name").and_then(Value::as_str).unwrap_or("?");
-                    let token = literal_token(cfg);
-                    if token.is_none() && !every_v1_action {
-                        continue;
-                    }
-                    let location = if cfg.get("OAuthToken").is_some() {
-                        a_path.key("configuration").key("OAuthToken")
-                    } else {
-                        a_path.key("actionTypeId")
-                    };
-                    let message = if token.is_some() {
-                        format!(
-                            "source action \"{name}\" is the GitHub version 1 action and its OAuthToken is a real token committed in plain text: anyone who can read this file can use it"
-                        )
-                    } else {
-                        format!(
-                            "source action \"{name}\" is the GitHub version 1 (OAuth app) action, which AWS no longer recommends: use a CodeStar connection (GitHub App)"
-                        )
-                    };
-                    let mut f = Finding::at(cx.id(), file, location, message);
-                    if let Some(t) = token {
-                        f = f.secret(t).follow_up(
-                            "Revoke this GitHub token now (GitHub → Settings → Developer settings → Personal access tokens) and check its audit log: it stays in the repository history even after the fix",
-                        );
-                    }
-                    let field = |k: &str| cfg.get(k).and_then(Value::as_str).map(str::trim);
-                    let (owner, repo, branch) = (field("Owner"), field("Repo"), field("Branch"));
-                    if connection.is_empty() {
-                        out.push(f.follow_up(
-                            "Create a GitHub connection (Developer Tools → Settings → Connections), complete the GitHub App handshake so it is AVAILABLE, and run pipefix with [rules.CP002] connection_arn = \"arn:aws:codestar-connections:…\" and --unsafe-fixes to switch the action",
-                        ));
-                        continue;
-                    }
-                    if !is_connection_arn(&connection) {
-                        out.push(f.follow_up(format!(
-                            "The connection_arn parameter \"{connection}\" is not a CodeStar/CodeConnections connection ARN (arn:aws:codestar-connections:REGION:ACCOUNT:connection/ID)"
-                        )));
-                        continue;
-                    }
-                    let (Some(owner), Some(repo), Some(branch)) = (owner, repo, branch) else {
-                        out.push(f.follow_up(
-                            "The action's configuration lacks Owner, Repo or Branch: switch it to CodeStarSourceConnection by hand",
-                        ));
-                        continue;
-                    };
-                    let mut new_cfg = Map::new();
-                    new_cfg.insert("BranchName".into(), json!(branch));
-                    new_cfg.insert("ConnectionArn".into(), json!(connection));
-                    new_cfg.insert("FullRepositoryId".into(), json!(format!("{owner}/{repo}")));
-                    new_cfg.insert("OutputArtifactFormat".into(), json!("CODE_ZIP"));
-                    let mut ops = vec![Op::Replace {
-                        path: a_path.key("actionTypeId"),
-                        value: json!({"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"}),
-                    }];
-                    ops.push(if action.get("configuration").is_some() {
-                        Op::Replace {
-                            path: a_path.key("configuration"),
-                            value: Value::Object(new_cfg),
-                        }
-                    } else {
-                        Op::InsertKey {
-                            path: a_path.clone(),
-                            key: "configuration".into(),
-                            value: Value::Object(new_cfg),
-                            position: crate::document::Position::After("runOrder".into()),
-                        }
-                    });
-                    out.push(
-                        f.with_fix(
-                            "switch the source action to the CodeStar connection",
-                            ops,
-                        )
-                        .follow_up(
-                            "Make sure the connection is AVAILABLE (a new one stays PENDING until the GitHub App is installed) and that the pipeline role may codestar-connections:UseConnection (codeconnections:UseConnection for codeconnections ARNs) on it",
-                        )
-                        .follow_up(
-                            "Delete the GitHub webhook of the old action (aws codepipeline deregister-webhook-with-third-party, then delete-webhook); the connection starts the pipeline on pushes to the branch",
-                        ),
+        for (file, p) in cx.unit.pipelines() {
+            for view in p.actions() {
+                let (action, a_path) = (view.at.value, &view.at.at);
+                if !is_github_v1(action) {
+                    continue;
+                }
+                let cfg = action.get("configuration").unwrap_or(&Value::Null);
+                let name = view.name().unwrap_or("?");
+                let token = literal_token(cfg);
+                if token.is_none() && !every_v1_action {
+                    continue;
+                }
+                let location = if cfg.get("OAuthToken").is_some() {
+                    a_path.key("configuration").key("OAuthToken")
+                } else {
+                    a_path.key("actionTypeId")
+                };
+                let message = if token.is_some() {
+                    format!(
+                        "source action \"{name}\" is the GitHub version 1 action and its OAuthToken is a real token committed in plain text: anyone who can read this file can use it"
+                    )
+                } else {
+                    format!(
+                        "source action \"{name}\" is the GitHub version 1 (OAuth app) action, which AWS no longer recommends: use a CodeStar connection (GitHub App)"
+                    )
+                };
+                let mut f = Finding::at(cx.id(), file, location, message);
+                if let Some(t) = token {
+                    f = f.secret(t).follow_up(
+                        "Revoke this GitHub token now (GitHub → Settings → Developer settings → Personal access tokens) and check its audit log: it stays in the repository history even after the fix",
                     );
                 }
+                let field = |k: &str| cfg.get(k).and_then(Value::as_str).map(str::trim);
+                let (owner, repo, branch) = (field("Owner"), field("Repo"), field("Branch"));
+                if connection.is_empty() {
+                    out.push(f.follow_up(
+                        "Create a GitHub connection (Developer Tools → Settings → Connections), complete the GitHub App handshake so it is AVAILABLE, and run pipefix with [rules.CP002] connection_arn = \"arn:aws:codestar-connections:…\" and --unsafe-fixes to switch the action",
+                    ));
+                    continue;
+                }
+                if !is_connection_arn(&connection) {
+                    out.push(f.follow_up(format!(
+                        "The connection_arn parameter \"{connection}\" is not a CodeStar/CodeConnections connection ARN (arn:aws:codestar-connections:REGION:ACCOUNT:connection/ID)"
+                    )));
+                    continue;
+                }
+                let (Some(owner), Some(repo), Some(branch)) = (owner, repo, branch) else {
+                    out.push(f.follow_up(
+                        "The action's configuration lacks Owner, Repo or Branch: switch it to CodeStarSourceConnection by hand",
+                    ));
+                    continue;
+                };
+                let mut new_cfg = Map::new();
+                new_cfg.insert("BranchName".into(), json!(branch));
+                new_cfg.insert("ConnectionArn".into(), json!(connection));
+                new_cfg.insert("FullRepositoryId".into(), json!(format!("{owner}/{repo}")));
+                new_cfg.insert("OutputArtifactFormat".into(), json!("CODE_ZIP"));
+                let mut ops = vec![Op::Replace {
+                    path: a_path.key("actionTypeId"),
+                    value: json!({"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"}),
+                }];
+                ops.push(if action.get("configuration").is_some() {
+                    Op::Replace {
+                        path: a_path.key("configuration"),
+                        value: Value::Object(new_cfg),
+                    }
+                } else {
+                    Op::InsertKey {
+                        path: a_path.clone(),
+                        key: "configuration".into(),
+                        value: Value::Object(new_cfg),
+                        position: crate::document::Position::After("runOrder".into()),
+                    }
+                });
+                out.push(
+                    f.with_fix(
+                        "switch the source action to the CodeStar connection",
+                        ops,
+                    )
+                    .follow_up(
+                        "Make sure the connection is AVAILABLE (a new one stays PENDING until the GitHub App is installed) and that the pipeline role may codestar-connections:UseConnection (codeconnections:UseConnection for codeconnections ARNs) on it",
+                    )
+                    .follow_up(
+                        "Delete the GitHub webhook of the old action (aws codepipeline deregister-webhook-with-third-party, then delete-webhook); the connection starts the pipeline on pushes to the branch",
+                    ),
+                );
             }
         }
     }

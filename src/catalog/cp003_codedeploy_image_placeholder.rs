@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::aws::{Action, Container, Pipeline, TaskDefinition};
 use crate::document::{Path, Position};
 use crate::model::Kind;
 use crate::workspace::{BY_PIPELINE, Unit};
@@ -23,26 +24,26 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for (file, action_path, action) in codedeploy_actions(cx.unit) {
-            let Some(cfg) = action.get("configuration").filter(|c| c.is_object()) else {
+        for (file, action) in codedeploy_actions(cx.unit) {
+            let Some(cfg_at) = action.at.get("configuration").filter(|c| c.is_object()) else {
                 continue;
             };
-            let cfg_path = action_path.key("configuration");
-            let name = action.get("name").and_then(Value::as_str).unwrap_or("?");
+            let (cfg, cfg_path) = (cfg_at.value, &cfg_at.at);
+            let name = action.name().unwrap_or("?");
             // A task definition template that a build writes (not in the repository) may
             // carry the image already: no image mapping at all is then not a defect.
             let unmapped =
                 cfg.get("Image1ContainerName").is_none() && cfg.get("Image1ArtifactName").is_none();
             if unmapped
                 && template(cx.unit, cfg).is_none()
-                && template_built(cx, file, &action_path, action, cfg)
+                && template_built(cx, file, &action, cfg)
             {
                 continue;
             }
-            if let Some(f) = container_name_finding(cx, file, &cfg_path, cfg, name) {
+            if let Some(f) = container_name_finding(cx, file, cfg_path, cfg, name) {
                 out.push(f);
             }
-            if let Some(f) = artifact_finding(cx, file, &action_path, action, cfg, name) {
+            if let Some(f) = artifact_finding(cx, file, &action, cfg, name) {
                 out.push(f);
             }
         }
@@ -67,47 +68,31 @@ fn wrong_provider(cx: &Context<'_>, out: &mut Vec<Finding>) {
     if !ecs_appspec && !ecs_group {
         return;
     }
-    for (file, v, root) in super::support::docs_of(cx.unit, Kind::CodePipeline) {
-        let stages = v.get("stages").and_then(Value::as_array);
-        for (s, stage) in stages.into_iter().flatten().enumerate() {
-            let actions = stage.get("actions").and_then(Value::as_array);
-            for (a, action) in actions.into_iter().flatten().enumerate() {
-                let category = action
-                    .pointer("/actionTypeId/category")
-                    .and_then(Value::as_str);
-                let provider = action
-                    .pointer("/actionTypeId/provider")
-                    .and_then(Value::as_str);
-                if category != Some("Deploy") || provider != Some("CodeDeploy") {
-                    continue;
-                }
-                let name = action.get("name").and_then(Value::as_str).unwrap_or("?");
-                let path = root
-                    .key("stages")
-                    .index(s)
-                    .key("actions")
-                    .index(a)
-                    .key("actionTypeId")
-                    .key("provider");
-                let evidence = if ecs_group {
-                    "a deployment group of the unit deploys ECS services"
-                } else {
-                    "the unit's AppSpec is an ECS AppSpec"
-                };
-                out.push(
-                    Finding::at(
-                        cx.id(),
-                        file,
-                        path,
-                        format!(
-                            "action \"{name}\" deploys with the CodeDeploy provider (EC2/on-premises, Lambda), but {evidence}: an ECS blue/green deployment needs the CodeDeployToECS provider"
-                        ),
-                    )
-                    .follow_up(
-                        "Change the action to provider CodeDeployToECS with ApplicationName, DeploymentGroupName, TaskDefinitionTemplateArtifact, AppSpecTemplateArtifact, Image1ArtifactName and Image1ContainerName",
-                    ),
-                );
+    for (file, pipeline) in cx.unit.pipelines() {
+        for action in pipeline.actions() {
+            if !action.deploys_with("CodeDeploy") {
+                continue;
             }
+            let name = action.name().unwrap_or("?");
+            let path = action.provider_path();
+            let evidence = if ecs_group {
+                "a deployment group of the unit deploys ECS services"
+            } else {
+                "the unit's AppSpec is an ECS AppSpec"
+            };
+            out.push(
+                Finding::at(
+                    cx.id(),
+                    file,
+                    path,
+                    format!(
+                        "action \"{name}\" deploys with the CodeDeploy provider (EC2/on-premises, Lambda), but {evidence}: an ECS blue/green deployment needs the CodeDeployToECS provider"
+                    ),
+                )
+                .follow_up(
+                    "Change the action to provider CodeDeployToECS with ApplicationName, DeploymentGroupName, TaskDefinitionTemplateArtifact, AppSpecTemplateArtifact, Image1ArtifactName and Image1ContainerName",
+                ),
+            );
         }
     }
 }
@@ -118,7 +103,7 @@ fn cfg_str<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The task definition template the action registers: the file named by
 /// `TaskDefinitionTemplatePath` (default `taskdef.json`), else the unit's only one.
-fn template<'a>(unit: &'a Unit, cfg: &Value) -> Option<&'a Value> {
+fn template<'a>(unit: &'a Unit, cfg: &Value) -> Option<TaskDefinition<'a>> {
     let wanted = cfg_str(cfg, "TaskDefinitionTemplatePath").unwrap_or("taskdef.json");
     let wanted = wanted.rsplit('/').next().unwrap_or(wanted);
     // A template's task definition resource is CloudFormation's, not the action's template.
@@ -134,7 +119,7 @@ fn template<'a>(unit: &'a Unit, cfg: &Value) -> Option<&'a Value> {
     files()
         .find(|(_, f)| f.file_name() == wanted)
         .or(only)
-        .and_then(|(_, f)| f.value())
+        .and_then(|(_, f)| super::support::task_definition(f))
 }
 
 /// The placeholder `Image1ContainerName` must name, or `Err(message)` when pipefix cannot
@@ -159,9 +144,8 @@ fn wanted_placeholder(
                     .any(|(n, by)| n == p && *by != BY_PIPELINE)
                     || cx
                         .unit
-                        .of_kind(Kind::TaskDef)
-                        .filter_map(|(_, f)| f.value())
-                        .any(|td| container_names(td).contains(&p))
+                        .task_definitions()
+                        .any(|(_, td)| container_names(&td).contains(&p))
                     || !is_placeholder_text(p) =>
                 {
                     Some(IMAGE1.to_string())
@@ -174,12 +158,10 @@ fn wanted_placeholder(
         .filter_map(|n| cfg_str(cfg, &format!("Image{n}ContainerName")))
         .collect();
     let placeholders: BTreeSet<&str> = td
-        .get("containerDefinitions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("image").and_then(Value::as_str))
-        .filter_map(|i| placeholder_name(i.trim()))
+        .containers()
+        .iter()
+        .filter_map(Container::image)
+        .filter_map(placeholder_name)
         .filter(|p| !others.contains(p))
         .collect();
     if let Some(p) = current
@@ -189,8 +171,8 @@ fn wanted_placeholder(
     }
     if placeholders.is_empty() {
         // TD001 writes this placeholder into the template.
-        let planned = image1_placeholder(cx.unit, td);
-        let names = container_names(td);
+        let planned = image1_placeholder(cx.unit, &td);
+        let names = container_names(&td);
         return Ok(match current {
             Some(p) if p == planned && !names.contains(&p) => None,
             _ => Some(planned),
@@ -262,75 +244,51 @@ fn container_name_finding(
     }
 }
 
-fn names(list: Option<&Value>) -> Vec<&str> {
-    list.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.get("name").and_then(Value::as_str))
-        .collect()
-}
-
-fn run_order(action: &Value) -> i64 {
-    action.get("runOrder").and_then(Value::as_i64).unwrap_or(1)
-}
-
 /// Artifacts output by Build actions (or ECR source actions) that run before an action of `stage` with run order
 /// `order`.
-fn build_outputs(pipeline: &Value, stage: usize, order: i64) -> BTreeSet<&str> {
+fn build_outputs<'a>(pipeline: &Pipeline<'a>, stage: usize, order: i64) -> BTreeSet<&'a str> {
     let mut out = BTreeSet::new();
-    let stages = pipeline.get("stages").and_then(Value::as_array);
-    for (s, st) in stages.into_iter().flatten().enumerate().take(stage + 1) {
-        let actions = st.get("actions").and_then(Value::as_array);
-        for a in actions.into_iter().flatten() {
-            let earlier = s < stage || run_order(a) < order;
-            let category = a.pointer("/actionTypeId/category").and_then(Value::as_str);
-            let provider = a.pointer("/actionTypeId/provider").and_then(Value::as_str);
+    for st in pipeline.stages().iter().take(stage + 1) {
+        for a in st.actions() {
+            let earlier = st.index < stage || a.run_order() < order;
             // An ECR source action writes imageDetail.json into its output itself.
-            if earlier && (category == Some("Build") || provider == Some("ECR")) {
-                out.extend(names(a.get("outputArtifacts")));
+            if earlier && (a.category() == Some("Build") || a.provider() == Some("ECR")) {
+                out.extend(a.output_artifacts());
             }
         }
     }
     out
 }
 
+/// The pipeline of file `file` of the unit.
+fn pipeline_of<'a>(cx: &Context<'a>, file: usize) -> Option<Pipeline<'a>> {
+    cx.unit
+        .pipelines()
+        .find(|(i, _)| *i == file)
+        .map(|(_, p)| p)
+}
+
 /// Whether the action's `TaskDefinitionTemplateArtifact` is the output of a build action
 /// that runs before it.
-fn template_built(
-    cx: &Context<'_>,
-    file: usize,
-    action_path: &Path,
-    action: &Value,
-    cfg: &Value,
-) -> bool {
+fn template_built(cx: &Context<'_>, file: usize, action: &Action<'_>, cfg: &Value) -> bool {
     let Some(artifact) = cfg_str(cfg, "TaskDefinitionTemplateArtifact") else {
         return false;
     };
-    let Some(pipeline_file) = cx.unit.files.get(file) else {
-        return false;
-    };
-    let (Some((_, root)), Some(pipeline)) = (pipeline_file.doc(), pipeline_file.value()) else {
-        return false;
-    };
-    stage_index(root, action_path)
-        .is_some_and(|stage| build_outputs(pipeline, stage, run_order(action)).contains(artifact))
+    pipeline_of(cx, file).is_some_and(|pipeline| {
+        build_outputs(&pipeline, action.stage, action.run_order()).contains(artifact)
+    })
 }
 
 fn artifact_finding(
     cx: &Context<'_>,
     file: usize,
-    action_path: &Path,
-    action: &Value,
+    action: &Action<'_>,
     cfg: &Value,
     name: &str,
 ) -> Option<Finding> {
-    let pipeline_file = cx.unit.files.get(file)?;
-    let (_, root) = pipeline_file.doc()?;
-    let pipeline = pipeline_file.value()?;
-    // The stage index is the third segment from the end of `…stages[s].actions[a]`.
-    let stage = stage_index(root, action_path)?;
-    let built = build_outputs(pipeline, stage, run_order(action));
-    let inputs = names(action.get("inputArtifacts"));
+    let pipeline = pipeline_of(cx, file)?;
+    let built = build_outputs(&pipeline, action.stage, action.run_order());
+    let inputs = action.input_artifacts();
     let candidates: Vec<&str> = inputs
         .iter()
         .copied()
@@ -340,7 +298,7 @@ fn artifact_finding(
     if current.is_some_and(|c| candidates.contains(&c)) {
         return None;
     }
-    let cfg_path = action_path.key("configuration");
+    let cfg_path = action.at.path("configuration");
     let path = cfg_path.key("Image1ArtifactName");
     let problem = match current {
         Some(c) if inputs.contains(&c) => {
@@ -390,20 +348,10 @@ fn artifact_finding(
     )
 }
 
-/// `s` of a path `<root>.stages[s].actions[a]`.
-fn stage_index(root: &Path, action_path: &Path) -> Option<usize> {
-    use crate::document::Seg;
-    let segs = action_path.segs();
-    let rel = segs.get(root.segs().len()..)?;
-    match rel {
-        [Seg::Key(k), Seg::Index(s), ..] if k == "stages" => Some(*s),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::At;
     use serde_json::json;
 
     #[test]
@@ -416,10 +364,9 @@ mod tests {
                 {"actionTypeId": {"category": "Build"}, "runOrder": 2, "outputArtifacts": [{"name": "Late"}]}
             ]}
         ]});
+        let p = Pipeline(At::new(&p, Path::root().key("pipeline")));
         let built = build_outputs(&p, 1, 2);
         assert_eq!(built.into_iter().collect::<Vec<_>>(), vec!["Img"]);
-        let root = Path::root().key("pipeline");
-        let action = root.key("stages").index(1).key("actions").index(1);
-        assert_eq!(stage_index(&root, &action), Some(1));
+        assert_eq!(p.actions()[2].stage, 1);
     }
 }

@@ -2,13 +2,13 @@
 
 use crate::config::Config;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::aws::DeploymentGroup;
 use crate::document::Position;
-use crate::model::Kind;
 
 use super::codedeploy::{is_group, watches_alarms};
-use super::support::{after_first_of, docs_of, set_key};
+use super::support::{after_first_of, set_key_in};
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -34,21 +34,17 @@ impl super::Rule for Rule {
             return;
         };
         let extra = params.extra_events;
-        for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
-            if !is_group(dg) {
+        for (file, dg) in cx.unit.deployment_groups() {
+            if !is_group(&dg) {
                 continue;
             }
-            let arc = dg.get("autoRollbackConfiguration");
-            let enabled = arc.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);
-            let events: Vec<&str> = arc
-                .and_then(|a| a.get("events"))
-                .and_then(Value::as_array)
-                .map(|e| e.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+            let arc = dg.auto_rollback();
+            let enabled = dg.rollback_enabled();
+            let events = dg.rollback_events();
             // Rolling back on failure is what the group needs; on an alarm only where alarms
             // are watched. DEPLOYMENT_STOP_ON_REQUEST is a team's choice and never added.
             let mut required = vec!["DEPLOYMENT_FAILURE"];
-            if watches_alarms(dg) {
+            if watches_alarms(&dg) {
                 required.push("DEPLOYMENT_STOP_ON_ALARM");
             }
             // Events a team opts into (`extra_events`), e.g. rolling back a deployment a person
@@ -56,7 +52,7 @@ impl super::Rule for Rule {
             for e in &extra {
                 if !required.contains(&e.as_str())
                     && (e == "DEPLOYMENT_STOP_ON_REQUEST"
-                        || (e == "DEPLOYMENT_STOP_ON_ALARM" && watches_alarms(dg)))
+                        || (e == "DEPLOYMENT_STOP_ON_ALARM" && watches_alarms(&dg)))
                 {
                     required.push(e.as_str());
                 }
@@ -71,25 +67,23 @@ impl super::Rule for Rule {
             }
             let mut wanted: Vec<String> = events.iter().map(|e| e.to_string()).collect();
             wanted.extend(missing.iter().map(|e| e.to_string()));
-            let ops = match arc {
+            let ops = match &arc {
                 Some(a) if a.is_object() => {
-                    let path = root.key("autoRollbackConfiguration");
                     let mut ops = Vec::new();
                     if !enabled {
-                        ops.push(set_key(&path, a, "enabled", json!(true), Position::Start));
+                        ops.push(set_key_in(a, "enabled", json!(true), Position::Start));
                     }
                     if !missing.is_empty() {
-                        ops.push(set_key(&path, a, "events", json!(wanted), Position::End));
+                        ops.push(set_key_in(a, "events", json!(wanted), Position::End));
                     }
                     ops
                 }
-                _ => vec![set_key(
-                    root,
-                    dg,
-                    "autoRollbackConfiguration",
+                _ => vec![set_key_in(
+                    &dg.0,
+                    DeploymentGroup::AUTO_ROLLBACK,
                     json!({"enabled": true, "events": wanted}),
                     after_first_of(
-                        dg,
+                        dg.0.value,
                         &[
                             "alarmConfiguration",
                             "triggerConfigurations",
@@ -98,7 +92,7 @@ impl super::Rule for Rule {
                     ),
                 )],
             };
-            let name = super::support::name_of(cx.unit, file, dg, &["deploymentGroupName"]);
+            let name = super::support::group_name(cx.unit, file, &dg);
             let message = if arc.is_none() {
                 format!(
                     "deployment group \"{name}\" has no automatic rollback: a failed deployment stays failed"
@@ -119,7 +113,7 @@ impl super::Rule for Rule {
                 Finding::at(
                     cx.id(),
                     file,
-                    root.key("autoRollbackConfiguration"),
+                    dg.0.path(DeploymentGroup::AUTO_ROLLBACK),
                     message,
                 )
                 .with_fix(

@@ -4,11 +4,11 @@ use crate::config::Config;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::aws::DeploymentGroup;
 use crate::document::{Op, Position};
-use crate::model::Kind;
 
 use super::codedeploy::{is_group, watches_alarms};
-use super::support::{after_first_of, docs_of, set_key};
+use super::support::{after_first_of, set_key_in};
 use super::{Context, Finding, Safety};
 
 pub struct Rule;
@@ -34,34 +34,21 @@ impl super::Rule for Rule {
             return;
         };
         let configured = params.alarm_names;
-        for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
-            if !is_group(dg) {
+        for (file, dg) in cx.unit.deployment_groups() {
+            if !is_group(&dg) {
                 continue;
             }
-            let name = super::support::name_of(cx.unit, file, dg, &["deploymentGroupName"]);
-            let arc = dg.get("autoRollbackConfiguration");
-            let rollback_on =
-                arc.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);
-            let events: Vec<&str> = arc
-                .and_then(|a| a.get("events"))
-                .and_then(Value::as_array)
-                .map(|e| e.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+            let name = super::support::group_name(cx.unit, file, &dg);
+            let arc = dg.auto_rollback();
+            let rollback_on = dg.rollback_enabled();
+            let events = dg.rollback_events();
             // A group that watches alarms is DG001's: it rolls back when one fires.
-            if watches_alarms(dg) {
+            if watches_alarms(&dg) {
                 continue;
             }
-            let at = root.key("alarmConfiguration");
+            let at = dg.0.path(DeploymentGroup::ALARM_CONFIGURATION);
             // Alarms the group already lists (monitoring switched off) are kept, never lost.
-            let existing: Vec<String> = dg
-                .pointer("/alarmConfiguration/alarms")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.get("name").and_then(Value::as_str).map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let existing: Vec<String> = dg.alarm_names().into_iter().map(str::to_string).collect();
             let mut names = existing.clone();
             for n in &configured {
                 if !names.contains(n) {
@@ -69,19 +56,20 @@ impl super::Rule for Rule {
                 }
             }
             if !names.is_empty() {
-                let mut ops = match dg.get("alarmConfiguration") {
+                let mut ops = match dg.alarm_configuration() {
                     // Edit the existing configuration in place: switch it on, add what is missing.
                     Some(cfg) if cfg.is_object() => {
                         let mut ops = Vec::new();
-                        if cfg.get("enabled").and_then(Value::as_bool) != Some(true) {
-                            ops.push(set_key(&at, cfg, "enabled", json!(true), Position::Start));
+                        if !dg.alarms_enabled() {
+                            ops.push(set_key_in(&cfg, "enabled", json!(true), Position::Start));
                         }
-                        match cfg.get("alarms").and_then(Value::as_array) {
+                        match dg.alarm_list() {
                             Some(list) => {
+                                let len = list.value.as_array().map_or(0, Vec::len);
                                 for (k, n) in names.iter().skip(existing.len()).enumerate() {
                                     ops.push(Op::InsertItem {
-                                        path: at.key("alarms"),
-                                        index: list.len() + k,
+                                        path: list.at.clone(),
+                                        index: len + k,
                                         value: json!({"name": n}),
                                     });
                                 }
@@ -89,33 +77,28 @@ impl super::Rule for Rule {
                             None => {
                                 let alarms: Vec<Value> =
                                     names.iter().map(|n| json!({"name": n})).collect();
-                                ops.push(set_key(&at, cfg, "alarms", json!(alarms), Position::End));
+                                ops.push(set_key_in(&cfg, "alarms", json!(alarms), Position::End));
                             }
                         }
                         ops
                     }
                     _ => {
                         let alarms: Vec<Value> = names.iter().map(|n| json!({"name": n})).collect();
-                        vec![set_key(
-                            root,
-                            dg,
-                            "alarmConfiguration",
+                        vec![set_key_in(
+                            &dg.0,
+                            DeploymentGroup::ALARM_CONFIGURATION,
                             json!({"enabled": true, "ignorePollAlarmFailure": false, "alarms": alarms}),
-                            after_first_of(dg, &["triggerConfigurations", "serviceRoleArn"]),
+                            after_first_of(dg.0.value, &["triggerConfigurations", "serviceRoleArn"]),
                         )]
                     }
                 };
-                if rollback_on && !events.contains(&"DEPLOYMENT_STOP_ON_ALARM") {
+                // Rollback on means the configuration is there.
+                if let Some(a) = arc.as_ref().filter(|_| rollback_on)
+                    && !events.contains(&"DEPLOYMENT_STOP_ON_ALARM")
+                {
                     let mut wanted = events.clone();
                     wanted.push("DEPLOYMENT_STOP_ON_ALARM");
-                    let a = arc.cloned().unwrap_or(Value::Null);
-                    ops.push(set_key(
-                        &root.key("autoRollbackConfiguration"),
-                        &a,
-                        "events",
-                        json!(wanted),
-                        Position::End,
-                    ));
+                    ops.push(set_key_in(a, "events", json!(wanted), Position::End));
                 }
                 out.push(
                     Finding::at(
@@ -154,7 +137,7 @@ impl super::Rule for Rule {
                     "deployment group \"{name}\" watches no alarms: a deployment that serves errors is not rolled back; create the alarms below, then set [rules.DG002] alarm_names"
                 ),
             );
-            for cmd in alarm_commands(cx, dg) {
+            for cmd in alarm_commands(cx, &dg) {
                 f = f.follow_up(cmd);
             }
             out.push(f);
@@ -164,11 +147,8 @@ impl super::Rule for Rule {
 
 /// The `put-metric-alarm` commands for the two alarms every ECS blue/green group should
 /// watch: target 5XX responses and unhealthy hosts of the production target group.
-fn alarm_commands(cx: &Context<'_>, dg: &Value) -> Vec<String> {
-    let tg = dg
-        .pointer("/loadBalancerInfo/targetGroupPairInfoList/0/targetGroups/0/name")
-        .and_then(Value::as_str)
-        .unwrap_or("<target-group-name>");
+fn alarm_commands(cx: &Context<'_>, dg: &DeploymentGroup<'_>) -> Vec<String> {
+    let tg = dg.first_target_group_name().unwrap_or("<target-group-name>");
     let region = cx.facts.region.as_deref().unwrap_or("<region>");
     let dims = format!(
         "Name=TargetGroup,Value=targetgroup/{tg}/<target-group-id> Name=LoadBalancer,Value=app/<load-balancer-name>/<load-balancer-id>"

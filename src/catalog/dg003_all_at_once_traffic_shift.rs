@@ -2,12 +2,12 @@
 
 use crate::config::Config;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::model::Kind;
+use crate::aws::DeploymentGroup;
 
 use super::codedeploy::is_group;
-use super::support::{after_first_of, cached_regex, docs_of, set_key};
+use super::support::{after_first_of, cached_regex, set_key_in};
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -47,22 +47,14 @@ fn words(name: &str) -> Vec<&str> {
 /// Whether the group deploys to production: a name of the group, its application, service or
 /// cluster says production; or none says production and none names another environment (a
 /// group that names no environment is the service's only one).
-fn is_production(params: &Params, dg: &Value) -> bool {
-    let mut names: Vec<&str> = ["deploymentGroupName", "applicationName"]
-        .iter()
-        .filter_map(|k| dg.get(*k).and_then(Value::as_str))
-        .collect();
-    for svc in dg
-        .get("ecsServices")
-        .and_then(Value::as_array)
+fn is_production(params: &Params, dg: &DeploymentGroup<'_>) -> bool {
+    let mut names: Vec<&str> = [dg.name(), dg.application_name()]
         .into_iter()
         .flatten()
-    {
-        for k in ["serviceName", "clusterName"] {
-            if let Some(n) = svc.get(k).and_then(Value::as_str) {
-                names.push(n);
-            }
-        }
+        .collect();
+    for (cluster, service) in dg.ecs_services() {
+        names.extend(service);
+        names.extend(cluster);
     }
     let says = |pattern: &str| {
         let Some(re) = cached_regex(&format!("^(?:{pattern})$")) else {
@@ -95,34 +87,33 @@ impl super::Rule for Rule {
         } else {
             params.deployment_config.clone()
         };
-        for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
-            if !is_group(dg) {
+        for (file, dg) in cx.unit.deployment_groups() {
+            if !is_group(&dg) {
                 continue;
             }
-            let ecs = dg.get("computePlatform").and_then(Value::as_str) == Some("ECS")
-                || dg.get("ecsServices").is_some();
+            let ecs = dg.compute_platform() == Some("ECS") || dg.has_ecs_services();
             if !ecs {
                 continue;
             }
-            if !is_production(&params, dg) {
+            if !is_production(&params, &dg) {
                 continue;
             }
-            let current = dg.get("deploymentConfigName").and_then(Value::as_str);
+            let current = dg.deployment_config_name();
             // ECSAllAtOnce is also what an ECS group gets when it names no configuration.
             if !matches!(current, None | Some("CodeDeployDefault.ECSAllAtOnce")) {
                 continue;
             }
-            let name = super::support::name_of(cx.unit, file, dg, &["deploymentGroupName"]);
+            let name = super::support::group_name(cx.unit, file, &dg);
             out.push(
                 Finding::at(
                     cx.id(),
                     file,
-                    root.key("deploymentConfigName"),
+                    dg.0.path(DeploymentGroup::DEPLOYMENT_CONFIG_NAME),
                     format!("deployment group \"{name}\" shifts all production traffic at once: a bad release reaches every user before any alarm can fire"),
                 )
                 .with_fix(
                     format!("shift traffic with {target}"),
-                    vec![set_key(root, dg, "deploymentConfigName", json!(target), after_first_of(dg, &["deploymentGroupName"]))],
+                    vec![set_key_in(&dg.0, DeploymentGroup::DEPLOYMENT_CONFIG_NAME, json!(target), after_first_of(dg.0.value, &["deploymentGroupName"]))],
                 ),
             );
         }

@@ -5,10 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::document::Op;
-use crate::model::Kind;
 
 use super::codedeploy::is_group;
-use super::support::docs_of;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -34,21 +32,20 @@ impl super::Rule for Rule {
             return;
         };
         let max = params.max_wait.min(2880);
-        for (file, dg, root) in docs_of(cx.unit, Kind::DeploymentGroup) {
-            if !is_group(dg) {
+        for (file, dg) in cx.unit.deployment_groups() {
+            if !is_group(&dg) {
                 continue;
             }
-            let pointer = "/blueGreenDeploymentConfiguration/terminateBlueInstancesOnDeploymentSuccess/terminationWaitTimeInMinutes";
-            let Some(wait) = dg.pointer(pointer).and_then(Value::as_u64) else {
+            // As written: a whole number, not `60.0`.
+            let Some((wait, path)) = dg
+                .blue_termination_wait()
+                .and_then(|w| Some((w.value.as_u64()?, w.at)))
+            else {
                 continue;
             };
             if wait <= max {
                 continue;
             }
-            let path = root
-                .key("blueGreenDeploymentConfiguration")
-                .key("terminateBlueInstancesOnDeploymentSuccess")
-                .key("terminationWaitTimeInMinutes");
             out.push(
                 Finding::at(
                     cx.id(),

@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
+use crate::aws::{Action, At, Container, DeploymentGroup, Pipeline, Service, TaskDefinition};
 use crate::document::{Op, Path, Position};
 use crate::model::Kind;
-use crate::workspace::Unit;
+use crate::workspace::{File, Unit};
 
 /// Each file of `kind` with its index, its meaning and the path of its root object.
 pub fn docs_of(unit: &Unit, kind: Kind) -> impl Iterator<Item = (usize, &Value, &Path)> {
@@ -29,6 +30,11 @@ pub fn set_key(map_path: &Path, map: &Value, key: &str, value: Value, position: 
             position,
         }
     }
+}
+
+/// [`set_key`] on a mapping of the typed model, addressed by where it came from.
+pub fn set_key_in(map: &At<'_>, key: &str, value: Value, position: Position) -> Op {
+    set_key(&map.at, map.value, key, value, position)
 }
 
 /// After the first of `keys` that the mapping has, else at the end.
@@ -76,49 +82,46 @@ pub fn is_placeholder_text(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
+/// The task definition a file holds, as a view at its address.
+pub fn task_definition(file: &File) -> Option<TaskDefinition<'_>> {
+    Some(TaskDefinition(At::new(
+        file.value()?,
+        file.doc()?.1.clone(),
+    )))
+}
+
+/// The pipeline a file holds, as a view at its address.
+pub fn pipeline(file: &File) -> Option<Pipeline<'_>> {
+    Some(Pipeline(At::new(file.value()?, file.doc()?.1.clone())))
+}
+
 /// The names of a task definition's containers.
-pub fn container_names(taskdef: &Value) -> Vec<&str> {
+pub fn container_names<'a>(taskdef: &TaskDefinition<'a>) -> Vec<&'a str> {
     taskdef
-        .get("containerDefinitions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .containers()
+        .iter()
+        .filter_map(Container::name)
         .collect()
 }
 
-/// Every `CodeDeployToECS` action of the unit: (file, path of the action, action).
-pub fn codedeploy_actions(unit: &Unit) -> Vec<(usize, Path, &Value)> {
-    let mut out = Vec::new();
-    for (file, v, root) in docs_of(unit, Kind::CodePipeline) {
-        let stages = v.get("stages").and_then(Value::as_array);
-        for (s, stage) in stages.into_iter().flatten().enumerate() {
-            let actions = stage.get("actions").and_then(Value::as_array);
-            for (a, action) in actions.into_iter().flatten().enumerate() {
-                if action
-                    .pointer("/actionTypeId/provider")
-                    .and_then(Value::as_str)
-                    == Some("CodeDeployToECS")
-                {
-                    let path = root.key("stages").index(s).key("actions").index(a);
-                    out.push((file, path, action));
-                }
-            }
-        }
-    }
-    out
+/// Every `CodeDeployToECS` action of the unit, with its file.
+pub fn codedeploy_actions(unit: &Unit) -> Vec<(usize, Action<'_>)> {
+    unit.pipelines()
+        .flat_map(|(file, p)| p.actions().into_iter().map(move |a| (file, a)))
+        .filter(|(_, a)| a.provider() == Some("CodeDeployToECS"))
+        .collect()
 }
 
 /// The placeholder the pipeline fills with the build's image in `taskdef`: the name the
 /// `Image1ContainerName` of a CodeDeployToECS action gives, when that is placeholder text and
 /// not the name of one of the task definition's containers; `IMAGE1_NAME` otherwise (the
 /// name CP003 sets).
-pub fn image1_placeholder(unit: &Unit, taskdef: &Value) -> String {
+pub fn image1_placeholder(unit: &Unit, taskdef: &TaskDefinition<'_>) -> String {
     let names = container_names(taskdef);
     codedeploy_actions(unit)
         .iter()
-        .filter_map(|(_, _, a)| {
-            a.pointer("/configuration/Image1ContainerName")
+        .filter_map(|(_, a)| {
+            a.configuration("Image1ContainerName")
                 .and_then(Value::as_str)
         })
         .map(|p| {
@@ -188,16 +191,22 @@ pub fn name_of<'a>(unit: &'a Unit, file: usize, v: &'a Value, keys: &[&str]) -> 
         .unwrap_or("?")
 }
 
+/// How a message names a deployment group: its `deploymentGroupName`, else the logical id of
+/// the template resource it is, else `?`.
+pub fn group_name<'a>(unit: &'a Unit, file: usize, dg: &DeploymentGroup<'a>) -> &'a str {
+    dg.name().or_else(|| resource_id(unit, file)).unwrap_or("?")
+}
+
 /// The placeholder name AWS documents for the first image.
 pub const IMAGE1: &str = "IMAGE1_NAME";
 
 /// How a message names a service: its `serviceName` in quotes, or, for a create-service input that leaves
 /// the name to the command line, the file it is declared in.
-pub fn service_name(unit: &Unit, file: usize, svc: &Value) -> String {
-    match svc.get("serviceName").and_then(Value::as_str) {
+pub fn service_name(unit: &Unit, file: usize, svc: &Service<'_>) -> String {
+    match svc.name() {
         Some(n) => format!("\"{n}\""),
         None if resource_id(unit, file).is_some() => {
-            format!("\"{}\"", name_of(unit, file, svc, &[]))
+            format!("\"{}\"", name_of(unit, file, svc.0.value, &[]))
         }
         None => format!(
             "in {} (named on the command line)",

@@ -2,20 +2,20 @@
 
 use serde_json::{Value, json};
 
+use crate::aws::{Field, Service};
 use crate::document::Position;
-use crate::model::Kind;
 use crate::workspace::DeployPath;
 
 use super::support::service_name;
-use super::support::{after_first_of, docs_of, set_key};
+use super::support::{after_first_of, set_key_in};
 use super::{Context, Finding};
 
 pub struct Rule;
 
 /// Whether an ECS (rolling) deploy action of the unit's pipelines deploys the service: by
 /// name, or in a template by `!Ref`/`!GetAtt` to the service's resource.
-fn deployed_by_ecs_action(cx: &Context<'_>, file: usize, svc: &Value) -> bool {
-    let name = svc.get("serviceName").and_then(Value::as_str);
+fn deployed_by_ecs_action(cx: &Context<'_>, file: usize, svc: &Service<'_>) -> bool {
+    let name = svc.name();
     let id = super::support::resource_id(cx.unit, file);
     let names_it = |v: &Value| match v {
         Value::String(s) => Some(s.as_str()) == name,
@@ -31,11 +31,9 @@ fn deployed_by_ecs_action(cx: &Context<'_>, file: usize, svc: &Value) -> bool {
             target.is_some() && target == id
         }
     };
-    cx.unit.of_kind(Kind::CodePipeline).any(|(_, f)| {
-        crate::workspace::pipeline_actions(f.value()).any(|a| {
-            a.pointer("/actionTypeId/provider").and_then(Value::as_str) == Some("ECS")
-                && a.pointer("/configuration/ServiceName")
-                    .is_some_and(names_it)
+    cx.unit.pipelines().any(|(_, p)| {
+        p.actions().iter().any(|a| {
+            a.provider() == Some("ECS") && a.configuration("ServiceName").is_some_and(names_it)
         })
     })
 }
@@ -46,60 +44,53 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for (file, svc, root) in docs_of(cx.unit, Kind::EcsService) {
-            let controller = svc
-                .pointer("/deploymentController/type")
-                .and_then(Value::as_str)
-                .unwrap_or("ECS");
+        for (file, svc) in cx.unit.services() {
+            let controller = svc.controller();
             // The circuit breaker exists only for the ECS controller; a CodeDeploy pipeline
             // with a rolling service is X001's finding, not a reason to add one here.
             // In a pipeline that deploys with both, the ECS action names its service.
-            let rolling_action = deployed_by_ecs_action(cx, file, svc);
+            let rolling_action = deployed_by_ecs_action(cx, file, &svc);
             if controller != "ECS"
                 || (cx.facts.deploy_path == DeployPath::CodeDeploy && !rolling_action)
             {
                 continue;
             }
-            let dc = svc.get("deploymentConfiguration");
-            let cb = dc.and_then(|d| d.get("deploymentCircuitBreaker"));
-            let on = |k: &str| cb.and_then(|c| c.get(k)).and_then(Value::as_bool) == Some(true);
+            let dc = svc.deployment_configuration();
+            let cb = svc.circuit_breaker();
+            let on = |k: &str| cb.as_ref().map(|c| c.bool(k)) == Some(Field::Value(true));
             if on("enable") && on("rollback") {
                 continue;
             }
-            let name = service_name(cx.unit, file, svc);
-            let dc_path = root.key("deploymentConfiguration");
-            let ops = match (dc, cb) {
+            let name = service_name(cx.unit, file, &svc);
+            let ops = match (&dc, &cb) {
                 (Some(_), Some(c)) if c.is_object() => {
-                    let p = dc_path.key("deploymentCircuitBreaker");
                     let mut ops = Vec::new();
                     if !on("enable") {
-                        ops.push(set_key(&p, c, "enable", json!(true), Position::Start));
+                        ops.push(set_key_in(c, "enable", json!(true), Position::Start));
                     }
                     if !on("rollback") {
-                        ops.push(set_key(&p, c, "rollback", json!(true), Position::End));
+                        ops.push(set_key_in(c, "rollback", json!(true), Position::End));
                     }
                     ops
                 }
-                (Some(d), _) if d.is_object() => vec![set_key(
-                    &dc_path,
+                (Some(d), _) if d.is_object() => vec![set_key_in(
                     d,
-                    "deploymentCircuitBreaker",
+                    Service::CIRCUIT_BREAKER,
                     json!({"enable": true, "rollback": true}),
                     Position::Start,
                 )],
-                _ => vec![set_key(
-                    root,
-                    svc,
-                    "deploymentConfiguration",
+                _ => vec![set_key_in(
+                    &svc.0,
+                    Service::DEPLOYMENT_CONFIGURATION,
                     json!({"deploymentCircuitBreaker": {"enable": true, "rollback": true}}),
-                    after_first_of(svc, &["desiredCount", "taskDefinition", "loadBalancers"]),
+                    after_first_of(svc.0.value, &["desiredCount", "taskDefinition", "loadBalancers"]),
                 )],
             };
             out.push(
                 Finding::at(
                     cx.id(),
                     file,
-                    dc_path.key("deploymentCircuitBreaker"),
+                    svc.circuit_breaker_path(),
                     format!("service {name} has no deployment circuit breaker with rollback: a release whose tasks cannot start is retried instead of rolled back"),
                 )
                 .with_fix("enable the deployment circuit breaker with rollback", ops),

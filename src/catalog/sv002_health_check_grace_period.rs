@@ -2,16 +2,18 @@
 //! checks count: more than 0, and at least the start period of the container behind the load
 //! balancer as TD003 leaves it.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::model::Kind;
+use crate::aws::{Service, TaskDefinition};
 
 use super::support::service_name;
-use super::support::{after_first_of, docs_of, set_key};
+use super::support::{after_first_of, set_key_in};
 use super::container_health;
 use super::{Context, Finding};
 
 pub struct Rule;
+
+const GRACE: &str = Service::GRACE_PERIOD;
 
 /// The containers whose start period bounds a service's grace period, each with its start
 /// period after TD003's fix, and whether they are known to be the ones behind the load
@@ -27,21 +29,16 @@ fn family_of(reference: &str) -> &str {
     last.split(':').next().unwrap_or(last)
 }
 
-fn candidates(cx: &Context<'_>, svc: &Value, startup: u64) -> Candidates {
-    let family = svc
-        .get("taskDefinition")
-        .and_then(Value::as_str)
-        .map(family_of);
-    let all: Vec<(usize, &Value)> = docs_of(cx.unit, Kind::TaskDef)
-        .map(|(i, v, _)| (i, v))
-        .collect();
+fn candidates(cx: &Context<'_>, svc: &Service<'_>, startup: u64) -> Candidates {
+    let family = svc.task_definition().map(family_of);
+    let all: Vec<(usize, TaskDefinition<'_>)> = cx.unit.task_definitions().collect();
     // The service's own task definition: the unit's task definition of the family the service
     // names; without a name, the unit's only task definition. Another family's task definition
     // says nothing about this service.
-    let tds: Vec<(usize, &Value)> = match family {
+    let tds: Vec<(usize, TaskDefinition<'_>)> = match family {
         Some(f) => all
             .into_iter()
-            .filter(|(_, td)| td.get("family").and_then(Value::as_str) == Some(f))
+            .filter(|(_, td)| td.family() == Some(f))
             .collect(),
         None if all.len() == 1 => all,
         None => Vec::new(),
@@ -49,29 +46,20 @@ fn candidates(cx: &Context<'_>, svc: &Value, startup: u64) -> Candidates {
     let mut containers: Vec<(String, u64, bool)> = Vec::new();
     for (i, td) in tds {
         let td003_runs = cx.config.enabled("TD003", &cx.unit.files[i].path);
-        for c in td
-            .get("containerDefinitions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+        for c in td.containers() {
+            let name = c.name().unwrap_or("?");
             let start = if td003_runs {
-                container_health::start_period_after_fix(c, startup)
+                container_health::start_period_after_fix(&c, startup)
             } else {
-                c.pointer("/healthCheck/startPeriod")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0)
+                container_health::declared_start_period(&c)
             };
-            containers.push((name.to_string(), start, container_health::essential(c)));
+            containers.push((name.to_string(), start, container_health::essential(&c)));
         }
     }
     let behind_lb: Vec<&str> = svc
-        .get("loadBalancers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|lb| lb.get("containerName").and_then(Value::as_str))
+        .load_balancers()
+        .iter()
+        .filter_map(|lb| lb.container_name)
         .collect();
     let named: Vec<(String, u64)> = containers
         .iter()
@@ -104,15 +92,12 @@ impl super::Rule for Rule {
         let Some(startup) = container_health::startup_time(cx.config) else {
             return;
         };
-        for (file, svc, root) in docs_of(cx.unit, Kind::EcsService) {
-            let has_lb = svc
-                .get("loadBalancers")
-                .and_then(Value::as_array)
-                .is_some_and(|l| !l.is_empty());
-            if !has_lb {
+        for (file, svc) in cx.unit.services() {
+            if svc.load_balancers().is_empty() {
                 continue;
             }
-            let grace = match svc.get("healthCheckGracePeriodSeconds") {
+            // As written: `null` or `30.0` is not judged.
+            let grace = match svc.0.raw(GRACE) {
                 None => 0,
                 Some(v) => match v.as_u64() {
                     Some(n) => n,
@@ -120,7 +105,7 @@ impl super::Rule for Rule {
                     None => continue,
                 },
             };
-            let cands = candidates(cx, svc, startup);
+            let cands = candidates(cx, &svc, startup);
             // Behind every container that may be the main one: the grace period must reach
             // all of them to be provably enough (the smallest provable value), and is
             // provably short only when it is below all of them.
@@ -156,7 +141,7 @@ impl super::Rule for Rule {
                     "no container start period covers start-up, so the expected start-up time ([rules.TD003] startup_time)".to_string(),
                 ),
             };
-            let name = service_name(cx.unit, file, svc);
+            let name = service_name(cx.unit, file, &svc);
             let what = if grace == 0 {
                 "no health check grace period".to_string()
             } else {
@@ -166,12 +151,12 @@ impl super::Rule for Rule {
                 Finding::at(
                     cx.id(),
                     file,
-                    root.key("healthCheckGracePeriodSeconds"),
+                    svc.0.path(GRACE),
                     format!("service {name} has {what} behind a load balancer: the load balancer's health checks count while new tasks are still starting (wanted {wanted}s: {because})"),
                 )
                 .with_fix(
                     format!("set healthCheckGracePeriodSeconds to {wanted}"),
-                    vec![set_key(root, svc, "healthCheckGracePeriodSeconds", json!(wanted), after_first_of(svc, &["loadBalancers", "desiredCount"]))],
+                    vec![set_key_in(&svc.0, GRACE, json!(wanted), after_first_of(svc.0.value, &["loadBalancers", "desiredCount"]))],
                 ),
             );
         }

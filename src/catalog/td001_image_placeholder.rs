@@ -4,21 +4,17 @@
 use serde_json::Value;
 
 use crate::document::Position;
-use crate::model::Kind;
+use crate::aws::TaskDefinition;
 use crate::workspace::{DeployPath, Unit};
 
 use super::buildspec::shipped_files;
-use super::codedeploy::{TASK_DEFINITION_PLACEHOLDER, build_writes_image_detail, ecs_resources};
+use super::codedeploy::{TASK_DEFINITION_PLACEHOLDER, build_writes_image_detail};
 use super::support::{
-    codedeploy_actions, docs_of, image1_placeholder, is_template_value, placeholder_name, set_key,
+    codedeploy_actions, image1_placeholder, is_template_value, placeholder_name, set_key_in,
 };
 use super::{Context, Finding};
 
 pub struct Rule;
-
-fn image_of(c: &Value) -> Option<&str> {
-    c.get("image").and_then(Value::as_str).map(str::trim)
-}
 
 /// Whether the unit shows a CodeDeployToECS deployment without its pipeline: AppSpecs whose
 /// TaskDefinition is the `<TASK_DEFINITION>` placeholder (all of them), or a buildspec that
@@ -26,13 +22,12 @@ fn image_of(c: &Value) -> Option<&str> {
 fn codedeploy_template_evidence(unit: &Unit) -> bool {
     // Every AppSpec of the unit must be the template: one with a fixed revision beside it
     // says that revisions are registered and deployed by hand.
-    let task_definitions: Vec<Option<&str>> = docs_of(unit, Kind::Appspec)
-        .flat_map(|(_, v, root)| {
-            ecs_resources(v, root)
-                .into_iter()
-                .map(|(_, props)| props.get("TaskDefinition").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-        })
+    let task_definitions: Vec<Option<&str>> = unit
+        .appspecs()
+        .flat_map(|(_, a)| a.targets())
+        // A resource whose Properties is not a mapping is not read.
+        .filter(|t| t.properties.is_object())
+        .map(|t| t.task_definition())
         .collect();
     let appspec = !task_definitions.is_empty()
         && task_definitions
@@ -59,7 +54,7 @@ impl super::Rule for Rule {
         // AppSpec that is itself the action's template, or a build that writes imageDetail.json.
         let renders = pipeline || codedeploy_template_evidence(cx.unit);
         let shipped = shipped_files(cx.unit);
-        for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
+        for (file, td) in cx.unit.task_definitions() {
             // When the build names the files it ships, only those are templates; another
             // task definition beside them (for a GitHub workflow, for registering by hand)
             // is not deployed by the pipeline.
@@ -71,35 +66,32 @@ impl super::Rule for Rule {
             if super::support::resource_id(cx.unit, file).is_some() {
                 continue;
             }
-            let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
+            let Some(containers) = td.container_list() else {
                 continue;
             };
-            let placeholder = image1_placeholder(cx.unit, td);
+            let placeholder = image1_placeholder(cx.unit, &td);
             // Already a template: some container takes the pipeline's image.
             if containers
                 .iter()
-                .any(|c| image_of(c).and_then(placeholder_name) == Some(placeholder.as_str()))
+                .any(|c| c.image().and_then(placeholder_name) == Some(placeholder.as_str()))
             {
                 continue;
             }
-            let Some(target) = cx.facts.image_container(td) else {
+            let Some(target) = cx.facts.image_container(td.0.value) else {
                 if !pipeline
                     || containers.is_empty()
                     || containers
                         .iter()
-                        .any(|c| image_of(c).and_then(placeholder_name).is_some())
+                        .any(|c| c.image().and_then(placeholder_name).is_some())
                 {
                     continue;
                 }
-                let names: Vec<&str> = containers
-                    .iter()
-                    .filter_map(|c| c.get("name").and_then(Value::as_str))
-                    .collect();
+                let names: Vec<&str> = containers.iter().filter_map(|c| c.name()).collect();
                 out.push(
                     Finding::at(
                         cx.id(),
                         file,
-                        root.key("containerDefinitions"),
+                        td.0.path(TaskDefinition::CONTAINER_DEFINITIONS),
                         format!(
                             "no container image is the <{placeholder}> placeholder, so CodeDeployToECS deploys the images written here, not the one the build pushed; pipefix cannot tell which of {} receives the build's image",
                             names.join(", ")
@@ -114,7 +106,7 @@ impl super::Rule for Rule {
             let Some(container) = containers.get(target.index) else {
                 continue;
             };
-            let current = image_of(container);
+            let current = container.image();
             if current.and_then(placeholder_name).is_some() {
                 // A placeholder of another name: CP003 reconciles the pipeline with it.
                 continue;
@@ -129,7 +121,7 @@ impl super::Rule for Rule {
                 .designated_containers
                 .iter()
                 .any(|(n, _)| *n == target.name);
-            let c_path = root.key("containerDefinitions").index(target.index);
+            let c_path = container.at.at.clone();
             let message = match current {
                 Some(image) => format!(
                     "container \"{}\" ({}) has the fixed image \"{image}\": CodeDeployToECS registers it unchanged instead of the image the build pushed",
@@ -140,9 +132,8 @@ impl super::Rule for Rule {
                     target.name, target.because
                 ),
             };
-            let op = set_key(
-                &c_path,
-                container,
+            let op = set_key_in(
+                &container.at,
                 "image",
                 Value::from(format!("<{placeholder}>")),
                 Position::After("name".into()),

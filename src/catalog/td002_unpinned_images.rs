@@ -7,11 +7,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::model::Kind;
 use crate::registry::{ImageRef, Outcome, is_content_addressed_tag};
 use crate::workspace::{DeployPath, Facts, image_repository};
 
-use super::support::{docs_of, placeholder_name};
+use super::support::placeholder_name;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -113,20 +112,20 @@ impl super::Rule for Rule {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let mut wants: Vec<Want> = Vec::new();
-        for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
-            let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
+        for (file, td) in cx.unit.task_definitions() {
+            let Some(containers) = td.container_list() else {
                 continue;
             };
             // On the CodeDeploy path the pipeline writes the deployed container's image.
             let deployed = (cx.facts.deploy_path == DeployPath::CodeDeploy)
-                .then(|| cx.facts.image_container(td))
+                .then(|| cx.facts.image_container(td.0.value))
                 .flatten()
                 .map(|c| c.index);
-            for (i, c) in containers.iter().enumerate() {
-                let Some(image) = c.get("image").and_then(Value::as_str).map(str::trim) else {
+            for c in containers {
+                let Some(image) = c.image() else {
                     continue;
                 };
-                if Some(i) == deployed
+                if Some(c.index) == deployed
                     || image.is_empty()
                     || image.contains("@sha256:")
                     || placeholder_name(image).is_some()
@@ -148,12 +147,8 @@ impl super::Rule for Rule {
                 }
                 wants.push(Want {
                     file,
-                    path: root.key("containerDefinitions").index(i).key("image"),
-                    name: c
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?")
-                        .to_string(),
+                    path: c.at.path("image"),
+                    name: c.name().unwrap_or("?").to_string(),
                     image: image.to_string(),
                 });
             }

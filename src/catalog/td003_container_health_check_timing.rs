@@ -8,13 +8,13 @@
 
 use serde_json::Value;
 
-use crate::document::{Op, Position};
-use crate::model::Kind;
+use crate::aws::HealthCheckTiming as Key;
+use crate::document::Position;
 
 use super::container_health::{
-    MIN_RETRIES, StartupParams, essential,
-    startup_time, timing, wanted,
+    MIN_RETRIES, StartupParams, essential, startup_time, timing, wanted,
 };
+use super::support::set_key_in;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -32,28 +32,20 @@ impl super::Rule for Rule {
         let Some(startup) = startup_time(cx.config) else {
             return;
         };
-        for (file, f) in cx.unit.of_kind(Kind::TaskDef) {
-            let (Some(v), Some((_, root))) = (f.value(), f.doc()) else {
-                continue;
-            };
-            let Some(containers) = v.get("containerDefinitions").and_then(Value::as_array) else {
-                continue;
-            };
-            for (i, c) in containers.iter().enumerate() {
+        for (file, td) in cx.unit.task_definitions() {
+            for c in td.containers() {
                 // A non-essential container's health does not change the task's.
-                if !essential(c) {
+                if !essential(&c) {
                     continue;
                 }
-                let (Some(now), Some(hc)) =
-                    (timing(c), c.get("healthCheck").and_then(Value::as_object))
-                else {
+                let (Some(now), Some(hc)) = (timing(&c), c.health_check()) else {
                     continue;
                 };
                 let want = wanted(now, startup);
                 if want == now {
                     continue;
                 }
-                let hc_path = root.key("containerDefinitions").index(i).key("healthCheck");
+                let hc_path = hc.0.at.clone();
                 let mut why = Vec::new();
                 if now.retries < MIN_RETRIES {
                     why.push(format!(
@@ -73,28 +65,16 @@ impl super::Rule for Rule {
                 let mut ops = Vec::new();
                 let mut changes = Vec::new();
                 for (key, old, new) in [
-                    ("retries", now.retries, want.retries),
-                    ("startPeriod", now.start_period, want.start_period),
+                    (Key::Retries, now.retries, want.retries),
+                    (Key::StartPeriod, now.start_period, want.start_period),
                 ] {
                     if old == new {
                         continue;
                     }
-                    changes.push(format!("{key} {new}"));
-                    if hc.contains_key(key) {
-                        ops.push(Op::Replace {
-                            path: hc_path.key(key),
-                            value: Value::from(new),
-                        });
-                    } else {
-                        ops.push(Op::InsertKey {
-                            path: hc_path.clone(),
-                            key: key.to_string(),
-                            value: Value::from(new),
-                            position: Position::End,
-                        });
-                    }
+                    changes.push(format!("{} {new}", key.key()));
+                    ops.push(set_key_in(&hc.0, key.key(), Value::from(new), Position::End));
                 }
-                let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                let name = c.name().unwrap_or("?");
                 out.push(
                     Finding::at(
                         cx.id(),

@@ -5,11 +5,10 @@ use crate::config::Config;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::aws::TaskDefinition;
 use crate::document::{Op, Position};
-use crate::model::Kind;
 
 use super::secrets::{Reason, plaintext_secret};
-use super::support::docs_of;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -73,11 +72,9 @@ impl super::Rule for Rule {
             return;
         };
         let template = params.secret_name;
-        for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
-            let Some(containers) = td.get("containerDefinitions").and_then(Value::as_array) else {
-                continue;
-            };
-            for (i, c) in containers.iter().enumerate() {
+        for (file, td) in cx.unit.task_definitions() {
+            for container_view in td.containers() {
+                let (c, c_path) = (container_view.at.value, &container_view.at.at);
                 let Some(env) = c.get("environment").and_then(Value::as_array) else {
                     continue;
                 };
@@ -99,12 +96,8 @@ impl super::Rule for Rule {
                 if moved.is_empty() {
                     continue;
                 }
-                let container = c.get("name").and_then(Value::as_str).unwrap_or("container");
-                let family = td
-                    .get("family")
-                    .and_then(Value::as_str)
-                    .unwrap_or(container);
-                let c_path = root.key("containerDefinitions").index(i);
+                let container = container_view.name().unwrap_or("container");
+                let family = td.family().unwrap_or(container);
                 let listed: Vec<String> = moved
                     .iter()
                     .map(|m| match m.reason {
@@ -142,13 +135,7 @@ impl super::Rule for Rule {
                     ));
                     continue;
                 };
-                let existing: Vec<&str> = c
-                    .get("secrets")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s.get("name").and_then(Value::as_str))
-                    .collect();
+                let existing: Vec<&str> = container_view.secret_names();
                 let mut new_secrets: Vec<(String, Value)> = Vec::new();
                 for m in &moved {
                     if existing.contains(&m.name) || new_secrets.iter().any(|(n, _)| n == m.name) {
@@ -232,7 +219,7 @@ impl super::Rule for Rule {
                         ))
                         .follow_up(format!(
                             "Allow the task execution role ({}) secretsmanager:GetSecretValue on {} (the -?????? matches the suffix Secrets Manager adds; add kms:Decrypt for a customer managed key); ECS reads secrets only when a task starts",
-                            execution_role(td),
+                            execution_role(&td),
                             arns.iter()
                                 .map(|a| format!("{a}-??????"))
                                 .collect::<Vec<_>>()
@@ -252,8 +239,8 @@ impl super::Rule for Rule {
 }
 
 /// The execution role as shown in a follow-up.
-fn execution_role(td: &Value) -> String {
-    match td.get("executionRoleArn").and_then(Value::as_str) {
+fn execution_role(td: &TaskDefinition<'_>) -> String {
+    match td.execution_role_arn() {
         Some(arn) => arn.to_string(),
         None => "none yet: add executionRoleArn, see TD005".to_string(),
     }

@@ -3,9 +3,8 @@
 
 use serde_json::Value;
 
-use crate::model::Kind;
+use crate::aws::{At, Container, TaskDefinition};
 
-use super::support::docs_of;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -26,43 +25,35 @@ fn ec2_only(td: &Value) -> bool {
 
 /// What in a container needs the execution role, and the secret ARNs it reads. On EC2
 /// (`instance_role`), ECR pulls and awslogs use the container instance role instead.
-fn needs(c: &Value, instance_role: bool, needs: &mut Vec<String>, arns: &mut Vec<String>) {
-    let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
-    let mut from = |list: Option<&Value>| {
-        let list = list.and_then(Value::as_array)?;
-        let mut any = false;
-        for s in list {
-            any = true;
-            if let Some(v) = s.get("valueFrom").and_then(Value::as_str)
+fn needs(c: &Container<'_>, instance_role: bool, needs: &mut Vec<String>, arns: &mut Vec<String>) {
+    let name = c.name().unwrap_or("?");
+    let mut from = |list: Vec<At<'_>>| {
+        for s in &list {
+            if let Some(v) = s.str("valueFrom")
                 && !arns.iter().any(|a| a == v)
             {
                 arns.push(v.to_string());
             }
         }
-        any.then_some(())
+        (!list.is_empty()).then_some(())
     };
-    if from(c.get("secrets")).is_some() {
+    if from(c.secrets()).is_some() {
         needs.push(format!("\"{name}\" reads secrets"));
     }
-    if from(c.pointer("/logConfiguration/secretOptions")).is_some() {
+    if from(c.log_secret_options()).is_some() {
         needs.push(format!("\"{name}\" passes secrets to its log driver"));
     }
-    if !instance_role
-        && c.pointer("/logConfiguration/logDriver")
-            .and_then(Value::as_str)
-            == Some("awslogs")
-    {
+    if !instance_role && c.log_driver() == Some("awslogs") {
         needs.push(format!("\"{name}\" logs with awslogs"));
     }
+    // Trimmed or not, the image names the same registry.
     if !instance_role
-        && let Some(image) = c.get("image").and_then(Value::as_str)
+        && let Some(image) = c.image()
         && image.contains(".dkr.ecr.")
     {
         needs.push(format!("\"{name}\" pulls from private ECR"));
     }
-    if c.pointer("/repositoryCredentials/credentialsParameter")
-        .is_some()
-    {
+    if c.has_registry_credentials() {
         needs.push(format!("\"{name}\" uses private registry credentials"));
     }
 }
@@ -73,33 +64,30 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for (file, td, root) in docs_of(cx.unit, Kind::TaskDef) {
+        for (file, td) in cx.unit.task_definitions() {
             if td
-                .get("executionRoleArn")
-                .and_then(Value::as_str)
+                .execution_role_arn()
                 .is_some_and(|r| !r.trim().is_empty())
             {
                 continue;
             }
-            let instance_role = ec2_only(td);
+            let instance_role = ec2_only(td.0.value);
             let mut reasons = Vec::new();
             let mut arns = Vec::new();
-            for c in td
-                .get("containerDefinitions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                needs(c, instance_role, &mut reasons, &mut arns);
+            for c in td.containers() {
+                needs(&c, instance_role, &mut reasons, &mut arns);
             }
             if reasons.is_empty() {
                 continue;
             }
-            let family = super::support::name_of(cx.unit, file, td, &["family"]);
+            let family = td
+                .family()
+                .or_else(|| super::support::resource_id(cx.unit, file))
+                .unwrap_or("?");
             let mut f = Finding::at(
                 cx.id(),
                 file,
-                root.key("executionRoleArn"),
+                td.0.path(TaskDefinition::EXECUTION_ROLE_ARN),
                 format!(
                     "task definition \"{family}\" has no executionRoleArn, but {}: tasks stop before the container starts (ResourceInitializationError / CannotPullContainerError)",
                     reasons.join(", ")
@@ -149,7 +137,15 @@ impl super::Rule for Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Path;
     use serde_json::json;
+
+    fn container(v: &Value) -> Container<'_> {
+        Container {
+            at: At::new(v, Path::root()),
+            index: 0,
+        }
+    }
 
     #[test]
     fn what_needs_the_role() {
@@ -157,16 +153,16 @@ mod tests {
             "secrets": [{"name": "A", "valueFrom": "arn:aws:ssm:eu-west-1:1:parameter/a"}],
             "logConfiguration": {"logDriver": "awslogs"}});
         let (mut n, mut a) = (Vec::new(), Vec::new());
-        needs(&c, false, &mut n, &mut a);
+        needs(&container(&c), false, &mut n, &mut a);
         assert_eq!(n.len(), 2);
         assert_eq!(a, vec!["arn:aws:ssm:eu-west-1:1:parameter/a"]);
         let plain = json!({"name": "x", "image": "public.ecr.aws/nginx/nginx:1"});
         let (mut n, mut a) = (Vec::new(), Vec::new());
-        needs(&plain, false, &mut n, &mut a);
+        needs(&container(&plain), false, &mut n, &mut a);
         assert!(n.is_empty());
         // On EC2 the instance role pulls and logs; secrets still need the execution role.
         let (mut n, mut a) = (Vec::new(), Vec::new());
-        needs(&c, true, &mut n, &mut a);
+        needs(&container(&c), true, &mut n, &mut a);
         assert_eq!(n, vec!["\"api\" reads secrets".to_string()]);
         assert!(ec2_only(
             &json!({"requiresCompatibilities": ["EC2"], "networkMode": "awsvpc"})

@@ -5,10 +5,8 @@ use crate::config::Config;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::document::{Op, Path, Position};
-use crate::model::{self, Kind};
-
-use super::support::docs_of;
+use crate::aws::TargetGroup;
+use crate::document::{Op, Position};
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -21,10 +19,10 @@ struct Params {
     max_time_to_healthy: u64,
 }
 
-const INTERVAL: &str = "HealthCheckIntervalSeconds";
-const TIMEOUT: &str = "HealthCheckTimeoutSeconds";
-const HEALTHY: &str = "HealthyThresholdCount";
-const UNHEALTHY: &str = "UnhealthyThresholdCount";
+const INTERVAL: &str = TargetGroup::INTERVAL;
+const TIMEOUT: &str = TargetGroup::TIMEOUT;
+const HEALTHY: &str = TargetGroup::HEALTHY_THRESHOLD;
+const UNHEALTHY: &str = TargetGroup::UNHEALTHY_THRESHOLD;
 
 /// AWS ranges (CreateTargetGroup / ModifyTargetGroup).
 const INTERVAL_RANGE: (u64, u64) = (5, 300);
@@ -112,9 +110,10 @@ fn applies(tg: &Value) -> bool {
     protocol_ok && target_ok && enabled
 }
 
-/// A whole number of seconds/counts, `None` when the key is there but is something else.
-fn number(tg: &Value, key: &str, default: u64) -> Option<u64> {
-    match tg.get(key) {
+/// A whole number of seconds/counts, `None` when the key is there but is something else
+/// (`null` and `30.0` included: as written).
+fn number(tg: &TargetGroup<'_>, key: &str, default: u64) -> Option<u64> {
+    match tg.0.raw(key) {
         None => Some(default),
         Some(v) => v.as_u64(),
     }
@@ -134,18 +133,17 @@ impl super::Rule for Rule {
             return;
         };
         let bounds = Bounds::from_params(&params);
-        for (file, v, root) in docs_of(cx.unit, Kind::TargetGroup) {
-            for (path, tg) in model::target_groups(v, root) {
-                if !applies(tg) {
+        for (file, tg) in cx.unit.target_groups() {
+                if !applies(tg.0.value) {
                     continue;
                 }
                 // A value that is not a whole number (a template token, …) is left alone,
                 // and so is the group: its timing cannot be judged as a whole.
                 let (Some(interval), Some(timeout), Some(healthy), Some(unhealthy)) = (
-                    number(tg, INTERVAL, DEFAULT_INTERVAL),
-                    number(tg, TIMEOUT, DEFAULT_TIMEOUT),
-                    number(tg, HEALTHY, DEFAULT_HEALTHY),
-                    number(tg, UNHEALTHY, DEFAULT_UNHEALTHY),
+                    number(&tg, INTERVAL, DEFAULT_INTERVAL),
+                    number(&tg, TIMEOUT, DEFAULT_TIMEOUT),
+                    number(&tg, HEALTHY, DEFAULT_HEALTHY),
+                    number(&tg, UNHEALTHY, DEFAULT_UNHEALTHY),
                 ) else {
                     continue;
                 };
@@ -159,8 +157,7 @@ impl super::Rule for Rule {
                 if want == now {
                     continue;
                 }
-                report(cx, bounds, out, file, &path, tg, now, want);
-            }
+                report(cx, bounds, out, file, &tg, now, want);
         }
     }
 }
@@ -171,8 +168,7 @@ fn report(
     bounds: Bounds,
     out: &mut Vec<Finding>,
     file: usize,
-    path: &Path,
-    tg: &Value,
+    tg: &TargetGroup<'_>,
     now: Timing,
     want: Timing,
 ) {
@@ -199,16 +195,16 @@ fn report(
     ]
     .iter()
     .rev()
-    .find(|k| tg.get(**k).is_some())
+    .find(|k| tg.0.has(k))
     .map(|k| k.to_string());
     for (key, label, cur, new) in fields {
-        if tg.get(key).is_some() {
+        if tg.0.has(key) {
             last = Some(key.to_string());
         }
         if cur == new {
             continue;
         }
-        let shown = if tg.get(key).is_some() {
+        let shown = if tg.0.has(key) {
             cur.to_string()
         } else {
             format!("{cur} by default")
@@ -223,14 +219,14 @@ fn report(
                 _ => "unhealthy-threshold-count",
             }
         ));
-        if tg.get(key).is_some() {
+        if tg.0.has(key) {
             ops.push(Op::Replace {
-                path: path.key(key),
+                path: tg.0.path(key),
                 value: Value::from(new),
             });
         } else {
             ops.push(Op::InsertKey {
-                path: path.clone(),
+                path: tg.0.at.clone(),
                 key: key.to_string(),
                 value: Value::from(new),
                 position: last.clone().map(Position::After).unwrap_or(Position::End),
@@ -238,7 +234,10 @@ fn report(
             last = Some(key.to_string());
         }
     }
-    let name = super::support::name_of(cx.unit, file, tg, &["TargetGroupName", "Name"]);
+    let name = tg
+        .name()
+        .or_else(|| super::support::resource_id(cx.unit, file))
+        .unwrap_or("?");
     let mut verdict = Vec::new();
     if want.interval > now.interval || want.unhealthy > now.unhealthy {
         verdict.push(format!(
@@ -258,7 +257,7 @@ fn report(
     let mut finding = Finding::at(
         cx.id(),
         file,
-        path.clone(),
+        tg.0.at.clone(),
         format!(
             "target group \"{name}\" health checks {verdict} ({})",
             why.join(", ")
@@ -266,8 +265,8 @@ fn report(
     )
     .with_fix("bring the target group health check timing into range", ops);
     // describe-target-groups output only records the live settings.
-    if let Some(arn) = tg.get("TargetGroupArn").and_then(Value::as_str)
-        && tg.get("Name").is_none()
+    if let Some(arn) = tg.arn()
+        && !tg.0.has("Name")
     {
         finding = finding.follow_up(format!(
             "apply it to the target group: aws elbv2 modify-target-group --target-group-arn {arn} {}",

@@ -1,11 +1,8 @@
 //! X001: the pipeline's deploy action and the service's deployment controller agree.
 
-use serde_json::Value;
-
+use crate::aws::{Action, Service};
 use crate::model::Kind;
-use crate::workspace::pipeline_actions;
 
-use super::support::docs_of;
 use super::{Context, Finding};
 
 pub struct Rule;
@@ -19,23 +16,18 @@ impl super::Rule for Rule {
         let Some((_, pipeline)) = cx.unit.single(Kind::CodePipeline) else {
             return;
         };
-        let providers: Vec<&str> = pipeline_actions(pipeline.value())
-            .filter(|a| {
-                a.pointer("/actionTypeId/category").and_then(Value::as_str) == Some("Deploy")
-            })
-            .filter_map(|a| a.pointer("/actionTypeId/provider").and_then(Value::as_str))
+        let providers: Vec<&str> = super::support::pipeline(pipeline)
+            .map(|p| p.actions())
+            .unwrap_or_default()
+            .iter()
+            .filter(|a| a.category() == Some("Deploy"))
+            .filter_map(Action::provider)
             .collect();
-        for (file, svc, root) in docs_of(cx.unit, Kind::EcsService) {
-            let controller = svc
-                .pointer("/deploymentController/type")
-                .and_then(Value::as_str)
-                .unwrap_or("ECS");
+        for (file, svc) in cx.unit.services() {
+            let controller = svc.controller();
             // A create-service input may leave the name to the command line.
             let file_name = cx.unit.files[file].file_name();
-            let name = svc
-                .get("serviceName")
-                .and_then(Value::as_str)
-                .unwrap_or(&file_name);
+            let name = svc.name().unwrap_or(&file_name);
             let message = if providers.contains(&"CodeDeployToECS") && controller != "CODE_DEPLOY" {
                 format!(
                     "the pipeline deploys with CodeDeployToECS (blue/green) but service \"{name}\" uses the {controller} deployment controller; CodeDeploy rejects it (INVALID_ECS_SERVICE). The controller is fixed at creation: recreate the service with CODE_DEPLOY or switch the action to ECS"
@@ -50,7 +42,7 @@ impl super::Rule for Rule {
             out.push(Finding::at(
                 cx.id(),
                 file,
-                root.key("deploymentController"),
+                svc.0.path(Service::CONTROLLER),
                 message,
             ));
         }

@@ -75,15 +75,8 @@ impl super::Rule for Rule {
         let Some((_, td)) = cx.unit.single(Kind::TaskDef) else {
             return;
         };
-        let containers: Vec<&str> = td
-            .value()
-            .and_then(|v| v.get("containerDefinitions"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| c.get("name").and_then(Value::as_str))
-                    .collect()
-            })
+        let containers: Vec<&str> = super::support::task_definition(td)
+            .map(|td| super::support::container_names(&td))
             .unwrap_or_default();
         if containers.is_empty() {
             return;
