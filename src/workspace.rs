@@ -194,6 +194,11 @@ impl Unit {
             .map(|(i, at)| (i, aws::Pipeline(at)))
     }
 
+    pub fn buildspecs(&self) -> impl Iterator<Item = (usize, aws::Buildspec<'_>)> {
+        self.objects(Kind::Buildspec)
+            .map(|(i, at)| (i, aws::Buildspec(at)))
+    }
+
     pub fn appspecs(&self) -> impl Iterator<Item = (usize, aws::AppSpec<'_>)> {
         self.objects(Kind::Appspec)
             .map(|(i, at)| (i, aws::AppSpec(at)))

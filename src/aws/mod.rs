@@ -11,6 +11,7 @@
 //! treat as "not mine to judge", distinct from [`Field::Missing`].
 
 pub mod appspec;
+pub mod buildspec;
 pub mod pipeline;
 pub mod service;
 pub mod target_group;
@@ -21,6 +22,7 @@ use serde_json::Value;
 use crate::document::Path;
 
 pub use appspec::AppSpec;
+pub use buildspec::Buildspec;
 pub use pipeline::{Action, Pipeline, Stage};
 pub use service::{DeploymentGroup, Service};
 pub use target_group::TargetGroup;

@@ -5,68 +5,23 @@
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use crate::aws::{At, Buildspec};
 use crate::document::{Op, Path};
 use crate::model::Kind;
 use crate::workspace::Unit;
 
 use super::support::docs_of;
 
-/// One item of a phase's `commands` or `finally` list.
-pub struct Command<'a> {
-    pub phase: &'a str,
-    /// The sequence the item is in.
-    pub list: Path,
-    pub index: usize,
-    pub text: &'a str,
-}
-
-impl Command<'_> {
-    pub fn path(&self) -> Path {
-        self.list.index(self.index)
-    }
-
-    /// The shell lines of the item (one for a plain command, several for a `|` block).
-    pub fn lines(&self) -> impl Iterator<Item = &str> {
-        self.text
-            .split('\n')
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-    }
-}
+pub use crate::aws::buildspec::Command;
 
 /// Every command of the buildspec, phase by phase in document order.
 pub fn commands<'a>(bs: &'a Value, root: &Path) -> Vec<Command<'a>> {
-    let mut out = Vec::new();
-    let Some(phases) = bs.get("phases").and_then(Value::as_object) else {
-        return out;
-    };
-    // Paths are built once per phase, not once per list (this runs for most buildspec rules).
-    let phases_path = root.key("phases");
-    for (phase, body) in phases {
-        let phase_path = phases_path.key(phase);
-        for list in ["commands", "finally"] {
-            let Some(items) = body.get(list).and_then(Value::as_array) else {
-                continue;
-            };
-            let list_path = phase_path.key(list);
-            for (index, item) in items.iter().enumerate() {
-                if let Some(text) = item.as_str() {
-                    out.push(Command {
-                        phase,
-                        list: list_path.clone(),
-                        index,
-                        text,
-                    });
-                }
-            }
-        }
-    }
-    out
+    Buildspec(At::new(bs, root.clone())).commands()
 }
 
 /// `env.<key>` as a mapping (`variables`, `secrets-manager`, `parameter-store`).
 pub fn env_map<'a>(bs: &'a Value, key: &str) -> Option<&'a Map<String, Value>> {
-    bs.get("env")?.get(key)?.as_object()
+    Buildspec(At::new(bs, Path::root())).env(key)
 }
 
 /// A scalar as the shell sees it (numbers and booleans as written).
