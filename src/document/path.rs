@@ -33,16 +33,21 @@ impl Path {
 
     /// This path with a key appended.
     pub fn key(&self, k: &str) -> Path {
-        let mut p = self.clone();
-        p.0.push(Seg::Key(k.to_string()));
-        p
+        self.with(Seg::Key(k.to_string()))
     }
 
     /// This path with an index appended.
     pub fn index(&self, i: usize) -> Path {
-        let mut p = self.clone();
-        p.0.push(Seg::Index(i));
-        p
+        self.with(Seg::Index(i))
+    }
+
+    /// This path and one more segment, in one allocation of the list (a clone then a push
+    /// would allocate twice; paths are built for every value a rule looks at).
+    fn with(&self, seg: Seg) -> Path {
+        let mut segs = Vec::with_capacity(self.0.len() + 1);
+        segs.extend_from_slice(&self.0);
+        segs.push(seg);
+        Path(segs)
     }
 
     pub fn parent(&self) -> Option<Path> {
