@@ -13,7 +13,6 @@ use common::{cfn_lint_errors, cfn_lint_new_errors, copy_tree, files_below, root}
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -91,16 +90,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn pipefix(args: &[&str], dir: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pipefix"))
-        .args(args)
-        .arg(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run pipefix");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::pipefix_stderr(args, dir)
 }
 
 fn apply(case: &Case) -> Applied {

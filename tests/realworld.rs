@@ -75,16 +75,7 @@ fn copy_case(case: &Case, dst: &Path) {
 }
 
 fn pipefix(args: &[&str], dir: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pipefix"))
-        .args(args)
-        .arg(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run pipefix");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::pipefix_stderr(args, dir)
 }
 
 /// The kind pipefix gives each file of `dir` (from the JSON output), by path relative to `dir`.

@@ -63,7 +63,7 @@ pub enum Reason {
 }
 
 /// Credential shapes, first match names the value.
-const VALUE_PATTERNS: [(&str, &str); 7] = [
+pub(crate) const VALUE_PATTERNS: [(&str, &str); 7] = [
     ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     (
         "a GitHub token",

@@ -305,21 +305,10 @@ mod tests {
         use std::sync::LazyLock;
 
         static SHAPES: LazyLock<Vec<(&'static str, regex::Regex)>> = LazyLock::new(|| {
-            [
-                ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-                (
-                    "a GitHub token",
-                    r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}\b",
-                ),
-                ("a GitHub token", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-                ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-                ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
-                ("a Stripe key", r"\b[sr]k_live_[A-Za-z0-9]{16,}"),
-                ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-            ]
-            .into_iter()
-            .map(|(w, p)| (w, regex::Regex::new(p).expect("pattern")))
-            .collect()
+            crate::catalog::secrets::VALUE_PATTERNS
+                .iter()
+                .map(|(w, p)| (*w, regex::Regex::new(p).expect("pattern")))
+                .collect()
         });
         SHAPES.iter().find(|(_, r)| r.is_match(v)).map(|(w, _)| *w)
     }

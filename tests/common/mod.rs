@@ -116,6 +116,20 @@ pub fn copy_tree(src: &Path, dst: &Path) {
 
 /// Every file below `dir`, sorted; no symbolic link is followed, and a missing or unreadable
 /// folder has no files.
+/// Run the built pipefix with `args` on `dir`: its exit status and stderr.
+pub fn pipefix_stderr(args: &[&str], dir: &Path) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipefix"))
+        .args(args)
+        .arg(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run pipefix");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
