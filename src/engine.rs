@@ -410,7 +410,7 @@ fn apply_batch(
         text.push_str(&base[from..]);
         let edited = Document::parse(&text, doc.format(), &opts.limits).ok()?;
         let variants: Vec<&serde_json::Value> = lowered.iter().map(|l| &l.value).collect();
-        if merge(doc.value(), &variants)? != *edited.value() {
+        if !crate::document::value::same(&merge(doc.value(), &variants)?, edited.value()) {
             return None;
         }
         edited
@@ -527,14 +527,19 @@ fn lower<'a>(
 /// with each fix alone (`variants`); `None` when two fixes change the same value differently
 /// or change the length of a list another fix changes.
 fn merge(base: &serde_json::Value, variants: &[&serde_json::Value]) -> Option<serde_json::Value> {
+    use crate::document::value::{same, same_opt};
     use serde_json::Value;
-    let changed: Vec<&Value> = variants.iter().copied().filter(|v| *v != base).collect();
+    let changed: Vec<&Value> = variants
+        .iter()
+        .copied()
+        .filter(|v| !same(v, base))
+        .collect();
     match changed.as_slice() {
         [] => return Some(base.clone()),
         [one] => return Some((*one).clone()),
         _ => {}
     }
-    if changed.iter().all(|v| *v == changed[0]) {
+    if changed.iter().all(|v| same(v, changed[0])) {
         return Some(changed[0].clone());
     }
     match base {
@@ -557,7 +562,7 @@ fn merge(base: &serde_json::Value, variants: &[&serde_json::Value]) -> Option<se
                 let diff: Vec<Option<&Value>> = maps
                     .iter()
                     .map(|m| m.get(k))
-                    .filter(|v| *v != was)
+                    .filter(|v| !same_opt(*v, was))
                     .collect();
                 let now = match (diff.as_slice(), was) {
                     ([], _) => was.cloned(),
@@ -566,7 +571,7 @@ fn merge(base: &serde_json::Value, variants: &[&serde_json::Value]) -> Option<se
                         let vs: Vec<&Value> = many.iter().flatten().copied().collect();
                         Some(merge(w, &vs)?)
                     }
-                    (many, _) if many.iter().all(|v| *v == many[0]) => many[0].cloned(),
+                    (many, _) if many.iter().all(|v| same_opt(*v, many[0])) => many[0].cloned(),
                     _ => return None,
                 };
                 if let Some(v) = now {
@@ -593,14 +598,18 @@ fn merge(base: &serde_json::Value, variants: &[&serde_json::Value]) -> Option<se
             let mut runs: Vec<(usize, usize, &[Value])> = lists
                 .iter()
                 .map(|l| {
-                    let p = b.iter().zip(l.iter()).take_while(|(x, y)| x == y).count();
+                    let p = b
+                        .iter()
+                        .zip(l.iter())
+                        .take_while(|(x, y)| same(x, y))
+                        .count();
                     let max = b.len().min(l.len()) - p;
                     let s = b
                         .iter()
                         .rev()
                         .zip(l.iter().rev())
                         .take(max)
-                        .take_while(|(x, y)| x == y)
+                        .take_while(|(x, y)| same(x, y))
                         .count();
                     (p, b.len() - s, &l[p..l.len() - s])
                 })

@@ -364,7 +364,7 @@ impl Document {
         let text = self.edit_text(op)?;
         let doc = Document::parse(&text, self.format, limits)
             .map_err(|e| EditError::Reparse(e.to_string()))?;
-        if doc.value != expected {
+        if !value::same(&doc.value, &expected) {
             return Err(EditError::Meaning(format!(
                 "{} at {}",
                 op_name(op),
