@@ -18,7 +18,7 @@ use crate::document::{Document, Limits, Path};
 use crate::front::Front;
 use crate::meta::{self, Safety};
 use crate::model::Kind;
-use crate::workspace::{Body, Facts, Unit};
+use crate::workspace::{Body, Unit};
 
 pub const MAX_PASSES: usize = 32;
 
@@ -676,7 +676,7 @@ pub fn check(unit: &Unit, config: &Config, only: Option<&str>) -> Vec<Finding> {
 
 /// The findings of the enabled fixes that `wanted` selects by id.
 fn check_rules(unit: &Unit, config: &Config, wanted: impl Fn(&str) -> bool) -> Vec<Finding> {
-    let facts = Facts::gather(unit, config);
+    let facts = std::cell::OnceCell::new();
     let mut out = Vec::new();
     for (rule, m, kinds) in rule_table() {
         let (rule, m) = (rule.as_ref(), *m);

@@ -32,7 +32,7 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        if cx.facts.deploy_path != DeployPath::CodeDeploy || !through_pipeline(cx.unit) {
+        if cx.facts().deploy_path != DeployPath::CodeDeploy || !through_pipeline(cx.unit) {
             return;
         }
         // Only with the pipeline in the unit is the AppSpec certainly CodeDeployToECS's

@@ -147,8 +147,8 @@ impl super::Rule for Rule {
                 } else {
                     format!("under the JSON key {json_key}")
                 };
-                let region = cx.facts.region.as_deref().unwrap_or("<region>");
-                let account = cx.facts.account.as_deref().unwrap_or("<account>");
+                let region = cx.facts().region.as_deref().unwrap_or("<region>");
+                let account = cx.facts().account.as_deref().unwrap_or("<account>");
                 f = f
                     .with_fix(
                         format!("read {name} from Secrets Manager ({reference})"),

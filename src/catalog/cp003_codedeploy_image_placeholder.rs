@@ -138,7 +138,7 @@ fn wanted_placeholder(
                 // A container's name (of a task definition the unit declares, or named by
                 // the AppSpec or the service) is not a placeholder.
                 None if cx
-                    .facts
+                    .facts()
                     .designated_containers
                     .iter()
                     .any(|(n, by)| n == p && *by != BY_PIPELINE)

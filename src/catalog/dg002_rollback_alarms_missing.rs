@@ -149,7 +149,7 @@ impl super::Rule for Rule {
 /// watch: target 5XX responses and unhealthy hosts of the production target group.
 fn alarm_commands(cx: &Context<'_>, dg: &DeploymentGroup<'_>) -> Vec<String> {
     let tg = dg.first_target_group_name().unwrap_or("<target-group-name>");
-    let region = cx.facts.region.as_deref().unwrap_or("<region>");
+    let region = cx.facts().region.as_deref().unwrap_or("<region>");
     let dims = format!(
         "Name=TargetGroup,Value=targetgroup/{tg}/<target-group-id> Name=LoadBalancer,Value=app/<load-balancer-name>/<load-balancer-id>"
     );

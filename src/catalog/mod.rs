@@ -25,12 +25,20 @@ pub use crate::meta::{self, Meta, Safety, matches_any};
 /// What a fix sees: the unit of files being checked, the facts they share, the configuration.
 pub struct Context<'a> {
     pub unit: &'a Unit,
-    pub facts: &'a Facts,
+    /// Gathered by the first fix that asks ([`Context::facts`]): a check of a few fixes
+    /// after an edit often needs none.
+    pub facts: &'a std::cell::OnceCell<Facts>,
     pub config: &'a Config,
     pub meta: &'a Meta,
 }
 
 impl Context<'_> {
+    /// The unit's shared facts (deploy path, region, account, digests, built images, …).
+    pub fn facts(&self) -> &Facts {
+        self.facts
+            .get_or_init(|| Facts::gather(self.unit, self.config))
+    }
+
     /// This fix's parameters, read into its typed struct: see [`params_for`].
     pub fn params<P: DeserializeOwned>(&self) -> Result<P, String> {
         params_for(self.config, &self.meta.id)

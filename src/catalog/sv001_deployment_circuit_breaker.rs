@@ -51,7 +51,7 @@ impl super::Rule for Rule {
             // In a pipeline that deploys with both, the ECS action names its service.
             let rolling_action = deployed_by_ecs_action(cx, file, &svc);
             if controller != "ECS"
-                || (cx.facts.deploy_path == DeployPath::CodeDeploy && !rolling_action)
+                || (cx.facts().deploy_path == DeployPath::CodeDeploy && !rolling_action)
             {
                 continue;
             }

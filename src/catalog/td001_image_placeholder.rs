@@ -42,7 +42,7 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        if cx.facts.deploy_path != DeployPath::CodeDeploy {
+        if cx.facts().deploy_path != DeployPath::CodeDeploy {
             return;
         }
         // The pipeline whose CodeDeployToECS action fills the placeholder: only with it in the
@@ -77,7 +77,7 @@ impl super::Rule for Rule {
             {
                 continue;
             }
-            let Some(target) = cx.facts.image_container(td.0.value) else {
+            let Some(target) = cx.facts().image_container(td.0.value) else {
                 if !pipeline
                     || containers.is_empty()
                     || containers
@@ -117,7 +117,7 @@ impl super::Rule for Rule {
                 continue;
             }
             let designated = cx
-                .facts
+                .facts()
                 .designated_containers
                 .iter()
                 .any(|(n, _)| *n == target.name);

@@ -117,8 +117,8 @@ impl super::Rule for Rule {
                 continue;
             };
             // On the CodeDeploy path the pipeline writes the deployed container's image.
-            let deployed = (cx.facts.deploy_path == DeployPath::CodeDeploy)
-                .then(|| cx.facts.image_container(td.0.value))
+            let deployed = (cx.facts().deploy_path == DeployPath::CodeDeploy)
+                .then(|| cx.facts().image_container(td.0.value))
                 .flatten()
                 .map(|c| c.index);
             for c in containers {
@@ -135,8 +135,8 @@ impl super::Rule for Rule {
                     continue;
                 }
                 let repo = image_repository(image);
-                if cx.facts.deploy_path == DeployPath::CodeDeploy
-                    && cx.facts.built_repositories.contains(repo)
+                if cx.facts().deploy_path == DeployPath::CodeDeploy
+                    && cx.facts().built_repositories.contains(repo)
                 {
                     continue;
                 }
@@ -161,7 +161,7 @@ impl super::Rule for Rule {
         let known: Vec<Option<String>> = wants
             .iter()
             .map(|w| {
-                digest_for(cx.facts, image_repository(&w.image))
+                digest_for(cx.facts(), image_repository(&w.image))
                     .filter(|d| crate::registry::is_digest(d))
                     .map(str::to_string)
             })

@@ -124,7 +124,7 @@ impl super::Rule for Rule {
                 ));
                 // In a template, the stack's own region and account are pseudo parameters.
                 let in_template = super::support::resource_id(cx.unit, file).is_some();
-                let known = match (cx.facts.region.as_deref(), cx.facts.account.as_deref()) {
+                let known = match (cx.facts().region.as_deref(), cx.facts().account.as_deref()) {
                     (Some(r), Some(a)) => Some((r, a)),
                     _ if in_template => Some(("${AWS::Region}", "${AWS::AccountId}")),
                     _ => None,

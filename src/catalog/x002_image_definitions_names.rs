@@ -69,7 +69,7 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        if cx.facts.deploy_path != DeployPath::Standard {
+        if cx.facts().deploy_path != DeployPath::Standard {
             return;
         }
         let Some((_, td)) = cx.unit.single(Kind::TaskDef) else {
