@@ -258,7 +258,8 @@ pub struct Document {
     value: Value,
     /// Learned from the text on first use: only documents that get edited need it.
     style: std::sync::OnceLock<Style>,
-    lines: LineIndex,
+    /// Made on first use: most documents parsed after an edit never convert an offset.
+    lines: std::sync::OnceLock<LineIndex>,
 }
 
 impl Document {
@@ -270,7 +271,7 @@ impl Document {
         };
         Ok(Document {
             style: std::sync::OnceLock::new(),
-            lines: LineIndex::new(text),
+            lines: std::sync::OnceLock::new(),
             text: text.to_string(),
             format,
             root,
@@ -311,7 +312,9 @@ impl Document {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
-        self.lines.line_col(&self.text, byte)
+        self.lines
+            .get_or_init(|| LineIndex::new(&self.text))
+            .line_col(&self.text, byte)
     }
 
     /// Where a path points, as 1-based line and column: the key of a mapping entry when the
