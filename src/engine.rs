@@ -474,15 +474,20 @@ fn lower<'a>(
         }
         [first @ .., last] => {
             // Every edit but the last needs the document it leaves (the next edit is lowered
-            // against it); the last is lowered without parsing: the batch's one parse checks it.
+            // against its spans); the last is lowered without parsing. The meaning is the
+            // intended one, every edit applied to the original's: the batch's one parse
+            // checks the text against it, so the documents in between are not checked.
+            let mut value = doc.value().clone();
+            for op in &fix.ops {
+                crate::document::value::apply(&mut value, op).ok()?;
+            }
             let mut edited: Option<Document> = None;
             for op in first {
                 let from = edited.as_ref().unwrap_or(doc);
-                edited = Some(from.apply(op, &opts.limits).ok()?);
+                let text = from.edit_text(op).ok()?;
+                edited = Some(Document::parse(&text, doc.format(), &opts.limits).ok()?);
             }
             let from = edited.as_ref().unwrap_or(doc);
-            let mut value = from.value().clone();
-            crate::document::value::apply(&mut value, last).ok()?;
             (from.edit_text(last).ok()?, value)
         }
     };
@@ -491,19 +496,12 @@ fn lower<'a>(
         return None;
     }
     // The smallest replacement that turns `base` into `text`.
-    let prefix = base
-        .bytes()
-        .zip(text.bytes())
-        .take_while(|(a, b)| a == b)
-        .count();
+    let prefix = common_prefix(base.as_bytes(), text.as_bytes());
     let max_suffix = base.len().min(text.len()) - prefix;
-    let suffix = base
-        .bytes()
-        .rev()
-        .zip(text.bytes().rev())
-        .take(max_suffix)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let suffix = common_suffix(
+        &base.as_bytes()[base.len() - max_suffix..],
+        &text.as_bytes()[text.len() - max_suffix..],
+    );
     let (mut start, mut end_b, mut end_t) = (prefix, base.len() - suffix, text.len() - suffix);
     // Whole characters only.
     while !base.is_char_boundary(start) || !text.is_char_boundary(start) {
@@ -521,6 +519,39 @@ fn lower<'a>(
         value,
         at,
     })
+}
+
+/// How many bytes `a` and `b` share at their start (compared a block at a time: the texts
+/// are whole files and differ only around one edit).
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many bytes `a` and `b` share at their end.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut k = 0;
+    while k + BLOCK <= n && a[n - k - BLOCK..n - k] == b[n - k - BLOCK..n - k] {
+        k += BLOCK;
+    }
+    k + a[..n - k]
+        .iter()
+        .rev()
+        .zip(b[..n - k].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// The meaning of a file with several fixes applied, from its meaning before (`base`) and
@@ -836,6 +867,36 @@ fn suppression_ids(line: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_prefix_and_suffix_count_bytes() {
+        let naive_prefix = |a: &[u8], b: &[u8]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let naive_suffix = |a: &[u8], b: &[u8]| {
+            a.iter()
+                .rev()
+                .zip(b.iter().rev())
+                .take_while(|(x, y)| x == y)
+                .count()
+        };
+        let long = "x".repeat(200);
+        let texts = [
+            String::new(),
+            "a".into(),
+            long.clone(),
+            format!("{long}a{long}"),
+            format!("{long}b{long}"),
+            format!("{long}b{long}c"),
+            format!("{long}{long}"),
+            format!("a{long}"),
+        ];
+        for a in &texts {
+            for b in &texts {
+                let (a, b) = (a.as_bytes(), b.as_bytes());
+                assert_eq!(common_prefix(a, b), naive_prefix(a, b));
+                assert_eq!(common_suffix(a, b), naive_suffix(a, b));
+            }
+        }
+    }
 
     #[test]
     fn merge_combines_changes_that_are_apart() {
