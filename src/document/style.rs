@@ -17,8 +17,8 @@ pub struct Style {
 
 impl Style {
     pub fn detect(text: &str, _format: Format) -> Style {
-        let lf = text.bytes().filter(|b| *b == b'\n').count();
-        let crlf = text.as_bytes().windows(2).filter(|w| w == b"\r\n").count();
+        let lf = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+        let crlf = memchr::memmem::find_iter(text.as_bytes(), b"\r\n").count();
         let eol = if crlf > 0 && crlf * 2 >= lf {
             "\r\n"
         } else {
