@@ -267,7 +267,7 @@ pub fn referenced_vars(s: &str) -> Vec<String> {
 }
 
 /// A CodeBuild artifact glob as a regex (`**/` any folders, `*` and `?` within a name).
-fn glob(pattern: &str) -> Option<Regex> {
+fn glob(pattern: &str) -> Option<std::rc::Rc<Regex>> {
     let mut re = String::from("^");
     let mut chars = pattern.trim_start_matches("./").chars().peekable();
     while let Some(c) = chars.next() {

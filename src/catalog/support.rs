@@ -2,6 +2,7 @@
 //! usual edits. Nothing here decides what is wrong; that stays in each fix's file.
 
 use serde_json::Value;
+use std::rc::Rc;
 
 use crate::aws::{Action, At, Container, DeploymentGroup, Pipeline, Service, TaskDefinition};
 use crate::document::{Op, Path, Position};
@@ -47,18 +48,20 @@ pub fn after_first_of(map: &Value, keys: &[&str]) -> Position {
 
 /// `pattern` compiled once per thread and reused (rules take patterns from parameters, and
 /// compiling a regex costs far more than matching a few names). `None` when it is invalid.
-pub fn cached_regex(pattern: &str) -> Option<regex::Regex> {
+pub fn cached_regex(pattern: &str) -> Option<Rc<regex::Regex>> {
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
-        static CACHE: RefCell<HashMap<String, Option<regex::Regex>>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<HashMap<String, Option<Rc<regex::Regex>>>> = RefCell::new(HashMap::new());
     }
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if let Some(r) = c.get(pattern) {
             return r.clone();
         }
-        let r = regex::Regex::new(pattern).ok();
+        // Shared, not cloned: a cloned `Regex` starts with empty search caches, which every
+        // search would then build again.
+        let r = regex::Regex::new(pattern).ok().map(Rc::new);
         // Parameters are few; a bound keeps a pathological caller from growing it forever.
         if c.len() < 256 {
             c.insert(pattern.to_string(), r.clone());
