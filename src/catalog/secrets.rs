@@ -76,6 +76,9 @@ pub(crate) const VALUE_PATTERNS: [(&str, &str); 7] = [
     ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 ];
 
+/// The length of the shortest text that one of [`VALUE_PATTERNS`] matches.
+const SHORTEST_CREDENTIAL: usize = 15;
+
 /// Whether a variable name marks a secret.
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase().replace('-', "_");
@@ -98,6 +101,11 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// The credential shape a value has, if any.
 pub fn credential_in(value: &str) -> Option<&'static str> {
+    // The shortest text any shape matches is a Slack token (`xoxb-` and ten more): most
+    // values (names, numbers, regions) are shorter and need no search.
+    if value.len() < SHORTEST_CREDENTIAL {
+        return None;
+    }
     // One search for every pattern at once; the first pattern that matches names it.
     static ANY: LazyLock<Option<regex::RegexSet>> =
         LazyLock::new(|| regex::RegexSet::new(VALUE_PATTERNS.iter().map(|(_, p)| p)).ok());
@@ -222,6 +230,28 @@ mod tests {
             "TOKEN_TTL",
         ] {
             assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn no_credential_shape_is_shorter_than_the_bound() {
+        // The shortest text each shape matches, in the order of VALUE_PATTERNS.
+        let shortest = [
+            "AKIAIOSFODNN7EXAMPLE".to_string(),
+            format!("ghp_{}", "a".repeat(36)),
+            format!("github_pat_{}", "a".repeat(20)),
+            format!("xoxb-{}", "a".repeat(10)),
+            format!("glpat-{}", "a".repeat(20)),
+            format!("sk_live_{}", "a".repeat(16)),
+            "-----BEGIN PRIVATE KEY-----".to_string(),
+        ];
+        assert_eq!(shortest.len(), VALUE_PATTERNS.len());
+        for ((what, pattern), text) in VALUE_PATTERNS.iter().zip(&shortest) {
+            let re = Regex::new(pattern).expect("shape compiles");
+            assert!(re.is_match(text), "{what}: {text}");
+            assert!(!re.is_match(&text[..text.len() - 1]), "{what}: shorter than {text}");
+            assert!(text.len() >= SHORTEST_CREDENTIAL, "{what}: {text}");
+            assert_eq!(credential_in(text), Some(*what));
         }
     }
 
