@@ -1,5 +1,7 @@
 //! A CodeBuild buildspec: its phases, their commands (each with its address), and `env`.
 
+use std::rc::Rc;
+
 use serde_json::{Map, Value};
 
 use super::At;
@@ -13,8 +15,9 @@ pub struct Buildspec<'a>(pub At<'a>);
 #[derive(Clone, Debug)]
 pub struct Command<'a> {
     pub phase: &'a str,
-    /// The sequence the item is in.
-    pub list: Path,
+    /// The sequence the item is in (shared by its items: most buildspec rules list every
+    /// command on every check).
+    pub list: Rc<Path>,
     pub index: usize,
     pub text: &'a str,
 }
@@ -48,12 +51,12 @@ impl<'a> Buildspec<'a> {
                 let Some(items) = body.get(list).and_then(Value::as_array) else {
                     continue;
                 };
-                let list_path = phase_path.key(list);
+                let list_path = Rc::new(phase_path.key(list));
                 for (index, item) in items.iter().enumerate() {
                     if let Some(text) = item.as_str() {
                         out.push(Command {
                             phase,
-                            list: list_path.clone(),
+                            list: Rc::clone(&list_path),
                             index,
                             text,
                         });

@@ -496,7 +496,7 @@ impl super::Rule for Rule {
                         Finding::at(
                             cx.id(),
                             file,
-                            cmd.list.clone(),
+                            (*cmd.list).clone(),
                             format!(
                                 "{} pulls {} from Docker Hub; it is not a Docker Official Image, so it has no ECR Public mirror",
                                 cmd.phase,

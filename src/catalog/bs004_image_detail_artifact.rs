@@ -340,7 +340,7 @@ impl Rule {
         out.push(f.with_fix(
             format!("write {IMAGE_DETAIL} with the pushed image"),
             vec![Op::InsertItem {
-                path: cmd.list.clone(),
+                path: (*cmd.list).clone(),
                 index: cmd.index + 1,
                 value: Value::String(line),
             }],

@@ -348,19 +348,19 @@ fn cmd_ops(cmd: &Command<'_>, plan: &Plan, ops: &mut Vec<Op>, inserted: &mut Vec
         }
         for l in after.iter().rev() {
             ops.push(Op::InsertItem {
-                path: cmd.list.clone(),
+                path: (*cmd.list).clone(),
                 index: cmd.index + 1,
                 value: Value::String(l.clone()),
             });
         }
         for l in before.iter().rev() {
             ops.push(Op::InsertItem {
-                path: cmd.list.clone(),
+                path: (*cmd.list).clone(),
                 index: cmd.index,
                 value: Value::String(l.clone()),
             });
         }
-        inserted.push((cmd.list.clone(), before.len() + after.len()));
+        inserted.push(((*cmd.list).clone(), before.len() + after.len()));
     } else if let Some(new) = edit_lines(cmd.text, |l| match edit(l) {
         Some(lines) => LineEdit::Replace(lines.join("\n")),
         None => LineEdit::Keep,

@@ -244,7 +244,7 @@ impl Shell {
     pub fn item_of(bs: &Value, root: &Path, list: &Path, index: usize) -> usize {
         let cmds = in_run_order(bs, root);
         cmds.iter()
-            .position(|c| &c.list == list && c.index == index)
+            .position(|c| *c.list == *list && c.index == index)
             .unwrap_or(cmds.len())
     }
 
@@ -539,7 +539,7 @@ fn in_run_order<'a>(bs: &'a Value, root: &Path) -> Vec<super::buildspec::Command
             .list
             .segs()
             .last()
-            .is_some_and(|s| matches!(s, crate::document::Seg::Key(k) if k == "finally"));
+            .is_some_and(|s| matches!(s, crate::document::Seg::Key(k) if &**k == "finally"));
         (rank, finally, c.index)
     });
     cmds

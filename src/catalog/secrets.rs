@@ -249,7 +249,10 @@ mod tests {
         for ((what, pattern), text) in VALUE_PATTERNS.iter().zip(&shortest) {
             let re = Regex::new(pattern).expect("shape compiles");
             assert!(re.is_match(text), "{what}: {text}");
-            assert!(!re.is_match(&text[..text.len() - 1]), "{what}: shorter than {text}");
+            assert!(
+                !re.is_match(&text[..text.len() - 1]),
+                "{what}: shorter than {text}"
+            );
             assert!(text.len() >= SHORTEST_CREDENTIAL, "{what}: {text}");
             assert_eq!(credential_in(text), Some(*what));
         }
