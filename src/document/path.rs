@@ -2,12 +2,15 @@
 //! normalized JSONPath (`$['pipeline']['stages'][2]`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Seg {
-    Key(String),
+    /// Shared: a path is copied into every longer path built from it, and a shared key is
+    /// copied without allocating.
+    Key(Arc<str>),
     Index(usize),
 }
 
@@ -33,7 +36,7 @@ impl Path {
 
     /// This path with a key appended.
     pub fn key(&self, k: &str) -> Path {
-        self.with(Seg::Key(k.to_string()))
+        self.with(Seg::Key(Arc::from(k)))
     }
 
     /// This path with an index appended.
@@ -71,7 +74,7 @@ impl Path {
         let mut cur = v;
         for seg in &self.0 {
             cur = match seg {
-                Seg::Key(k) => cur.as_object()?.get(k)?,
+                Seg::Key(k) => cur.as_object()?.get(&**k)?,
                 Seg::Index(i) => cur.as_array()?.get(*i)?,
             };
         }
@@ -82,7 +85,7 @@ impl Path {
         let mut cur = v;
         for seg in &self.0 {
             cur = match seg {
-                Seg::Key(k) => cur.as_object_mut()?.get_mut(k)?,
+                Seg::Key(k) => cur.as_object_mut()?.get_mut(&**k)?,
                 Seg::Index(i) => cur.as_array_mut()?.get_mut(*i)?,
             };
         }
@@ -107,7 +110,7 @@ impl Path {
                     if j == start {
                         return None;
                     }
-                    segs.push(Seg::Key(rest[start..j].to_string()));
+                    segs.push(Seg::Key(Arc::from(&rest[start..j])));
                     i = j;
                 }
                 b'[' if b.get(i + 1) == Some(&b'\'') => {
@@ -130,7 +133,7 @@ impl Path {
                     if b.get(j + 1) != Some(&b']') {
                         return None;
                     }
-                    segs.push(Seg::Key(key));
+                    segs.push(Seg::Key(Arc::from(key)));
                     i = j + 2;
                 }
                 b'[' => {

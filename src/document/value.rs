@@ -50,7 +50,7 @@ pub fn apply(v: &mut Value, op: &Op) -> Result<(), EditError> {
             let container = parent.lookup_mut(v).ok_or_else(|| missing(path))?;
             match (path.last(), container) {
                 (Some(Seg::Key(k)), Value::Object(m)) => {
-                    m.shift_remove(k).ok_or_else(|| missing(path))?;
+                    m.shift_remove(&**k).ok_or_else(|| missing(path))?;
                 }
                 (Some(Seg::Index(i)), Value::Array(a)) if *i < a.len() => {
                     a.remove(*i);
@@ -71,7 +71,7 @@ pub fn apply(v: &mut Value, op: &Op) -> Result<(), EditError> {
                 return Err(EditError::Unsupported(format!("key {new_key:?} exists")));
             }
             let idx = index_of(map, old).ok_or_else(|| missing(path))?;
-            let val = map.shift_remove(old).ok_or_else(|| missing(path))?;
+            let val = map.shift_remove(&**old).ok_or_else(|| missing(path))?;
             map.shift_insert(idx, new_key.clone(), val);
         }
         Op::Comment { path, .. } => {

@@ -422,7 +422,7 @@ impl Editor<'_> {
         let coll = self.node(&parent_path)?;
         let i = match (path.last(), &coll.kind) {
             (Some(Seg::Key(k)), NodeKind::Mapping { entries, .. }) => {
-                entries.iter().position(|e| &e.key == k)
+                entries.iter().position(|e| e.key == **k)
             }
             (Some(Seg::Index(i)), NodeKind::Sequence { items, .. }) if *i < items.len() => Some(*i),
             _ => None,

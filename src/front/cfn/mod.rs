@@ -376,7 +376,7 @@ impl Resource {
             }
             match seg {
                 Seg::Key(k) => {
-                    let name = if self.attributes && w.table.is_empty() && k == "Attributes" {
+                    let name = if self.attributes && w.table.is_empty() && &**k == "Attributes" {
                         TARGET_GROUP_ATTRIBUTES.to_string()
                     } else {
                         self.names.cfn_name(&w.table, k).unwrap_or(k).to_string()
