@@ -265,13 +265,20 @@ pub struct Document {
 impl Document {
     /// Parse `text` (without a byte-order mark) as `format`.
     pub fn parse(text: &str, format: Format, limits: &Limits) -> Result<Document, ParseError> {
-        let (root, value) = match format {
-            Format::Json => json::parse(text, limits)?,
-            Format::Yaml => yaml::parse(text, limits)?,
+        // The YAML parser makes the line index anyway; a JSON document makes it on first use.
+        let (root, value, lines) = match format {
+            Format::Json => {
+                let (root, value) = json::parse(text, limits)?;
+                (root, value, std::sync::OnceLock::new())
+            }
+            Format::Yaml => {
+                let (root, value, index) = yaml::parse_indexed(text, limits)?;
+                (root, value, std::sync::OnceLock::from(index))
+            }
         };
         Ok(Document {
             style: std::sync::OnceLock::new(),
-            lines: std::sync::OnceLock::new(),
+            lines,
             text: text.to_string(),
             format,
             root,

@@ -28,3 +28,4 @@ mod spans;
 
 pub use edit::lower;
 pub use parse::parse;
+pub(crate) use parse::parse_indexed;

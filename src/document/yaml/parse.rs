@@ -7,7 +7,7 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
-use crate::document::{Entry, Limits, Node, NodeKind, ParseError, ScalarStyle, Span};
+use crate::document::{Entry, Limits, LineIndex, Node, NodeKind, ParseError, ScalarStyle, Span};
 
 use super::spans::{
     Lines, block_content_matches, block_indicator_pos, block_scalar_end, col_of, empty_key_pos,
@@ -102,6 +102,15 @@ fn is_yaml_printable(c: char) -> bool {
 }
 
 pub fn parse(text: &str, limits: &Limits) -> Result<(Node, Value), ParseError> {
+    parse_indexed(text, limits).map(|(node, value, _)| (node, value))
+}
+
+/// [`parse`], and the line index the parser made (a document keeps it instead of making it
+/// again).
+pub(crate) fn parse_indexed(
+    text: &str,
+    limits: &Limits,
+) -> Result<(Node, Value, LineIndex), ParseError> {
     let mut b = Builder {
         text,
         lines: Lines::new(text),
@@ -154,7 +163,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<(Node, Value), ParseError> {
             Event::SequenceEnd | Event::MappingEnd => b.close(&mark)?,
         }
     }
-    Ok(b.root.unwrap_or_else(|| {
+    let (node, value) = b.root.unwrap_or_else(|| {
         (
             Node {
                 span: Span::new(0, 0),
@@ -164,7 +173,8 @@ pub fn parse(text: &str, limits: &Limits) -> Result<(Node, Value), ParseError> {
             },
             Value::Null,
         )
-    }))
+    });
+    Ok((node, value, b.lines.into_index()))
 }
 
 impl<'a> Builder<'a> {

@@ -33,6 +33,10 @@ impl<'a> Lines<'a> {
         }
     }
 
+    pub(super) fn into_index(self) -> LineIndex {
+        self.index
+    }
+
     /// Byte offset of a 1-based line and 0-based character column.
     pub(super) fn byte_of(&mut self, line: usize, col: usize) -> Option<usize> {
         let li = line.checked_sub(1)?;
