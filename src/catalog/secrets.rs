@@ -76,27 +76,69 @@ pub(crate) const VALUE_PATTERNS: [(&str, &str); 7] = [
     ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 ];
 
+/// Literal words of [`VALUE_PATTERNS`]: every match of a pattern contains one of them (the
+/// prefixes of the access key, the tokens and the key block, read off the patterns above).
+const CREDENTIAL_WORDS: [&str; 12] = [
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "glpat-",
+    "k_live_",
+    "-----BEGIN ",
+];
+
 /// The length of the shortest text that one of [`VALUE_PATTERNS`] matches.
 const SHORTEST_CREDENTIAL: usize = 15;
 
 /// Whether a variable name marks a secret.
 pub fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase().replace('-', "_");
-    if NOT_SECRET_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
+    // Names are compared upper-cased with `-` read as `_`; a short name is folded on the
+    // stack (this runs for every key of every file swept).
+    const SHORT: usize = 64;
+    let fold = |b: u8| {
+        if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_uppercase()
+        }
+    };
+    let mut buf = [0u8; SHORT];
+    let long: Vec<u8>;
+    let upper: &[u8] = if name.len() <= SHORT {
+        for (d, &b) in buf.iter_mut().zip(name.as_bytes()) {
+            *d = fold(b);
+        }
+        &buf[..name.len()]
+    } else {
+        long = name.bytes().map(fold).collect();
+        &long
+    };
+    if NOT_SECRET_SUFFIXES
+        .iter()
+        .any(|s| upper.ends_with(s.as_bytes()))
+    {
         return false;
     }
-    // One search for all the words (this runs for every key of every file swept).
+    // One search for all the words.
     static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> =
         LazyLock::new(|| aho_corasick::AhoCorasick::new(SECRET_WORDS).ok());
     let has_word = match WORDS.as_ref() {
-        Some(words) => words.is_match(&upper),
-        None => SECRET_WORDS.iter().any(|w| upper.contains(w)),
+        Some(words) => words.is_match(upper),
+        None => SECRET_WORDS
+            .iter()
+            .any(|w| upper.windows(w.len()).any(|x| x == w.as_bytes())),
     };
     has_word
-        || upper == "PASS"
-        || upper.ends_with("_PASS")
-        || upper.ends_with("_PWD")
-        || upper == "PWD_HASH"
+        || upper == b"PASS"
+        || upper.ends_with(b"_PASS")
+        || upper.ends_with(b"_PWD")
+        || upper == b"PWD_HASH"
 }
 
 /// The credential shape a value has, if any.
@@ -104,6 +146,13 @@ pub fn credential_in(value: &str) -> Option<&'static str> {
     // The shortest text any shape matches is a Slack token (`xoxb-` and ten more): most
     // values (names, numbers, regions) are shorter and need no search.
     if value.len() < SHORTEST_CREDENTIAL {
+        return None;
+    }
+    // Every shape starts with one of these words: a value with none of them needs no search
+    // with the patterns (most long values are image names, commands and URLs).
+    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> =
+        LazyLock::new(|| aho_corasick::AhoCorasick::new(CREDENTIAL_WORDS).ok());
+    if WORDS.as_ref().is_some_and(|w| !w.is_match(value)) {
         return None;
     }
     // One search for every pattern at once; the first pattern that matches names it.
@@ -141,24 +190,24 @@ pub fn is_reference(value: &str) -> bool {
 /// numbers, masks.
 fn is_placeholder(value: &str) -> bool {
     let v = value.trim();
+    const WORDS: [&str; 10] = [
+        "true",
+        "false",
+        "yes",
+        "no",
+        "none",
+        "null",
+        "changeme",
+        "change-me",
+        "xxx",
+        "todo",
+    ];
     v.is_empty()
         || v == "****"
         || v.chars().all(|c| c == '*')
         || (v.starts_with('<') && v.ends_with('>'))
         || (v.starts_with("{{") && v.ends_with("}}"))
-        || matches!(
-            v.to_ascii_lowercase().as_str(),
-            "true"
-                | "false"
-                | "yes"
-                | "no"
-                | "none"
-                | "null"
-                | "changeme"
-                | "change-me"
-                | "xxx"
-                | "todo"
-        )
+        || WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
         || (v.len() <= 6 && v.chars().all(|c| c.is_ascii_digit()))
         || is_template_token(v)
 }
@@ -196,13 +245,20 @@ fn is_dummy(v: &str) -> bool {
 
 /// Whether `name = value` holds a plaintext secret, and why.
 pub fn plaintext_secret(name: &str, value: &str) -> Option<Reason> {
+    // Most pairs have neither a secret's name nor a credential's shape: both tests are cheap,
+    // and without either the answer is no whatever the value is.
+    let credential = credential_in(value);
+    let named = credential.is_none() && is_secret_name(name);
+    if credential.is_none() && !named {
+        return None;
+    }
     if is_reference(value) || is_placeholder(value) {
         return None;
     }
-    if let Some(what) = credential_in(value) {
+    if let Some(what) = credential {
         return Some(Reason::Value(what));
     }
-    (is_secret_name(name) && !is_dummy(value.trim())).then_some(Reason::Name)
+    (named && !is_dummy(value.trim())).then_some(Reason::Name)
 }
 
 #[cfg(test)]
@@ -256,6 +312,22 @@ mod tests {
             assert!(text.len() >= SHORTEST_CREDENTIAL, "{what}: {text}");
             assert_eq!(credential_in(text), Some(*what));
         }
+        // Each alternative of each shape, with the word it needs.
+        for (i, text) in [
+            (0, "ASIAIOSFODNN7EXAMPLE"),
+            (1, &format!("gho_{}", "a".repeat(36))),
+            (1, &format!("ghs_{}", "a".repeat(36))),
+            (1, &format!("ghu_{}", "a".repeat(36))),
+            (1, &format!("ghr_{}", "a".repeat(36))),
+            (3, &format!("xoxs-{}", "a".repeat(10))),
+            (5, &format!("rk_live_{}", "a".repeat(16))),
+            (6, "-----BEGIN RSA PRIVATE KEY-----"),
+        ] {
+            assert_eq!(credential_in(text), Some(VALUE_PATTERNS[i].0), "{text}");
+        }
+        for text in shortest.iter() {
+            assert!(CREDENTIAL_WORDS.iter().any(|w| text.contains(w)), "{text}");
+        }
     }
 
     #[test]
@@ -297,5 +369,117 @@ mod tests {
             plaintext_secret("SPRING_DATASOURCE_PASSWORD", "SuperSecretPGSqlPwd##2006"),
             Some(Reason::Name)
         );
+    }
+
+    /// `plaintext_secret` as it was before it tested the name and the shape first, with the
+    /// names upper-cased into new strings.
+    fn reference_plaintext_secret(name: &str, value: &str) -> Option<Reason> {
+        let secret_name = |name: &str| {
+            let upper = name.to_ascii_uppercase().replace('-', "_");
+            if NOT_SECRET_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
+                return false;
+            }
+            SECRET_WORDS.iter().any(|w| upper.contains(w))
+                || upper == "PASS"
+                || upper.ends_with("_PASS")
+                || upper.ends_with("_PWD")
+                || upper == "PWD_HASH"
+        };
+        let placeholder = |v: &str| {
+            let v = v.trim();
+            v.is_empty()
+                || v == "****"
+                || v.chars().all(|c| c == '*')
+                || (v.starts_with('<') && v.ends_with('>'))
+                || (v.starts_with("{{") && v.ends_with("}}"))
+                || matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "true"
+                        | "false"
+                        | "yes"
+                        | "no"
+                        | "none"
+                        | "null"
+                        | "changeme"
+                        | "change-me"
+                        | "xxx"
+                        | "todo"
+                )
+                || (v.len() <= 6 && v.chars().all(|c| c.is_ascii_digit()))
+                || is_template_token(v)
+        };
+        if is_reference(value) || placeholder(value) {
+            return None;
+        }
+        if let Some(what) = credential_in(value) {
+            return Some(Reason::Value(what));
+        }
+        (secret_name(name) && !is_dummy(value.trim())).then_some(Reason::Name)
+    }
+
+    /// Every name and every value of the examples and the shared files, each with each
+    /// other, and names longer than the stack buffer: the same answers as before.
+    #[test]
+    fn same_answers_as_the_reference() {
+        fn texts_below(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    texts_below(&p, out);
+                } else if let Ok(t) = std::fs::read_to_string(&p) {
+                    out.push(t);
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        for dir in ["examples", "../shared/realworld", "../shared/corpus"] {
+            texts_below(std::path::Path::new(dir), &mut texts);
+        }
+        let pair = Regex::new(r#"["']?([A-Za-z_][A-Za-z0-9_.\-]*)["']?\s*[:=]\s*["']?([^"'\n]*)"#)
+            .expect("pattern");
+        let mut names: Vec<String> = vec![
+            "TOKEN".into(),
+            "pass".into(),
+            "x_pwd".into(),
+            "pwd-hash".into(),
+            "API-KEY".into(),
+            format!("{}_PASSWORD", "A".repeat(70)),
+            format!("{}_PASSWORD_URL", "b".repeat(70)),
+            "é_SECRET".into(),
+        ];
+        let mut values: Vec<String> =
+            ["", " TRUE ", "No", "Change-Me", "123456", "1234567", "****"]
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
+        for t in &texts {
+            for c in pair.captures_iter(t) {
+                names.push(c[1].to_string());
+                values.push(c[2].to_string());
+            }
+        }
+        names.sort();
+        names.dedup();
+        values.sort();
+        values.dedup();
+        assert!(
+            names.len() > 300 && values.len() > 300,
+            "{} {}",
+            names.len(),
+            values.len()
+        );
+        let (mut named, mut shaped) = (0, 0);
+        for n in &names {
+            for v in &values {
+                let got = plaintext_secret(n, v);
+                assert_eq!(got, reference_plaintext_secret(n, v), "{n} = {v}");
+                match got {
+                    Some(Reason::Name) => named += 1,
+                    Some(Reason::Value(_)) => shaped += 1,
+                    None => {}
+                }
+            }
+        }
+        assert!(named > 1000 && shaped > 100, "{named} {shaped}");
     }
 }
