@@ -22,6 +22,10 @@ struct Login {
 }
 
 fn find_login(line: &str) -> Option<Login> {
+    // Tokens are slices of the line: without the word there is no `docker login`.
+    if !line.contains("login") {
+        return None;
+    }
     let toks = tokenize(line)?;
     let docker = toks
         .windows(2)
