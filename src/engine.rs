@@ -36,6 +36,16 @@ pub struct Options {
 /// pass. The result must be byte-identical either way; `tests/engine_batches.rs` checks that.
 pub const ONE_AT_A_TIME_ENV: &str = "PIPEFIX_TEST_ONE_FIX_PER_PASS";
 
+/// Test hook: when this variable is set, the edits of every multi-edit fix that can be lowered
+/// together are also lowered in turn, the second result is used, and a line on stderr says
+/// whether both were the same; `tests/engine_batches.rs` checks that they always are.
+pub const CHECK_TOGETHER_ENV: &str = "PIPEFIX_TEST_CHECK_TOGETHER";
+
+fn check_together() -> bool {
+    static SET: OnceLock<bool> = OnceLock::new();
+    *SET.get_or_init(|| std::env::var_os(CHECK_TOGETHER_ENV).is_some())
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
     /// The fix is in the output (written with `--apply`, shown as a diff otherwise).
@@ -473,22 +483,40 @@ fn lower<'a>(
             (doc.edit_text(op).ok()?, value)
         }
         [first @ .., last] => {
-            // Every edit but the last needs the document it leaves (the next edit is lowered
-            // against its spans); the last is lowered without parsing. The meaning is the
-            // intended one, every edit applied to the original's: the batch's one parse
-            // checks the text against it, so the documents in between are not checked.
+            // The meaning is the intended one, every edit applied to the original's: the
+            // batch's one parse checks the text against it, so the documents in between are
+            // not checked.
             let mut value = doc.value().clone();
             for op in &fix.ops {
                 crate::document::value::apply(&mut value, op).ok()?;
             }
-            let mut edited: Option<Document> = None;
-            for op in first {
-                let from = edited.as_ref().unwrap_or(doc);
-                let text = from.edit_text(op).ok()?;
-                edited = Some(Document::parse(&text, doc.format(), &opts.limits).ok()?);
-            }
-            let from = edited.as_ref().unwrap_or(doc);
-            (from.edit_text(last).ok()?, value)
+            // Edits that do not depend on each other are lowered together, without the
+            // documents in between (see `document::together`).
+            let together = doc.edit_text_together(&fix.ops);
+            let text = match together {
+                Some(text) if !check_together() => text,
+                together => {
+                    // Every edit but the last needs the document it leaves (the next edit is
+                    // lowered against its spans); the last is lowered without parsing.
+                    let mut edited: Option<Document> = None;
+                    for op in first {
+                        let from = edited.as_ref().unwrap_or(doc);
+                        let text = from.edit_text(op).ok()?;
+                        edited = Some(Document::parse(&text, doc.format(), &opts.limits).ok()?);
+                    }
+                    let from = edited.as_ref().unwrap_or(doc);
+                    let text = from.edit_text(last).ok()?;
+                    if let Some(together) = together {
+                        eprintln!(
+                            "{CHECK_TOGETHER_ENV}: {} {}",
+                            finding.rule,
+                            if together == text { "same" } else { "differs" }
+                        );
+                    }
+                    text
+                }
+            };
+            (text, value)
         }
     };
     let base = doc.text();

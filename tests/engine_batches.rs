@@ -158,3 +158,49 @@ fn shared_realworld_and_corpus_give_the_same_result() {
         eprintln!("note: no shared tree to compare");
     }
 }
+
+/// The edits of a multi-edit fix lowered together (without the documents in between) give
+/// the text that lowering them in turn gives: the engine's test hook does both for every such
+/// fix and says whether they were the same.
+#[test]
+fn edits_lowered_together_match_edits_lowered_in_turn() {
+    use pipefix::engine::CHECK_TOGETHER_ENV;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    gen_monorepo::generate_with(dir.path(), 12, 7, true).expect("generate");
+    let root = common::root();
+    let mut targets: Vec<(PathBuf, &str)> = vec![
+        (dir.path().to_path_buf(), "services"),
+        (root.clone(), "examples"),
+    ];
+    for tree in ["../shared/realworld", "../shared/corpus"] {
+        if root.join(tree).is_dir() {
+            targets.push((root.clone(), tree));
+        }
+    }
+    let (mut same, mut rules) = (0, std::collections::BTreeSet::new());
+    for (dir, target) in &targets {
+        for args in [&["--dry-run"][..], &["--dry-run", "--unsafe-fixes"]] {
+            let out = Command::cargo_bin("pipefix")
+                .expect("binary")
+                .current_dir(dir)
+                .args(args)
+                .arg(target)
+                .env(CHECK_TOGETHER_ENV, "1")
+                .env_remove(ONE_AT_A_TIME_ENV)
+                .output()
+                .expect("run pipefix");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            for line in stderr.lines() {
+                let Some(rest) = line.strip_prefix(&format!("{CHECK_TOGETHER_ENV}: ")) else {
+                    continue;
+                };
+                assert!(rest.ends_with(" same"), "{target} {args:?}: {line}");
+                same += 1;
+                rules.insert(rest.split(' ').next().unwrap_or_default().to_string());
+            }
+        }
+    }
+    assert!(same >= 12 * 4, "{same} fixes compared");
+    assert!(rules.len() >= 4, "{rules:?}");
+}

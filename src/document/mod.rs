@@ -13,6 +13,7 @@ pub mod json;
 pub mod lines;
 pub mod path;
 pub mod style;
+pub mod together;
 pub mod value;
 pub mod yaml;
 
@@ -359,11 +360,15 @@ impl Document {
 
     /// Lower `op` to new text, without checking it.
     pub fn edit_text(&self, op: &Op) -> Result<String, EditError> {
-        let splices = match self.format {
-            Format::Json => json::lower(self, op)?,
-            Format::Yaml => yaml::lower(self, op)?,
-        };
-        apply_splices(&self.text, &splices)
+        apply_splices(&self.text, &self.splices(op)?)
+    }
+
+    /// `op` as byte splices of this document's text, in its style.
+    pub fn splices(&self, op: &Op) -> Result<Vec<Splice>, EditError> {
+        match self.format {
+            Format::Json => json::lower(self, op),
+            Format::Yaml => yaml::lower(self, op),
+        }
     }
 
     /// Apply `op`: lower it, parse the new text again and check that it means exactly the old
