@@ -76,21 +76,23 @@ pub(crate) const VALUE_PATTERNS: [(&str, &str); 7] = [
     ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 ];
 
-/// Literal words of [`VALUE_PATTERNS`]: every match of a pattern contains one of them (the
-/// prefixes of the access key, the tokens and the key block, read off the patterns above).
-const CREDENTIAL_WORDS: [&str; 12] = [
-    "AKIA",
-    "ASIA",
-    "ghp_",
-    "gho_",
-    "ghs_",
-    "ghu_",
-    "ghr_",
-    "github_pat_",
-    "xox",
-    "glpat-",
-    "k_live_",
-    "-----BEGIN ",
+/// Literal words of [`VALUE_PATTERNS`], each with the index of its pattern: every match of a
+/// pattern contains one of its words (the prefixes of the access key and the tokens, and the
+/// start of the key block, read off the patterns above).
+const CREDENTIAL_WORDS: [(&str, usize); 13] = [
+    ("AKIA", 0),
+    ("ASIA", 0),
+    ("ghp_", 1),
+    ("gho_", 1),
+    ("ghs_", 1),
+    ("ghu_", 1),
+    ("ghr_", 1),
+    ("github_pat_", 2),
+    ("xox", 3),
+    ("glpat-", 4),
+    ("sk_live_", 5),
+    ("rk_live_", 5),
+    ("-----BEGIN ", 6),
 ];
 
 /// The length of the shortest text that one of [`VALUE_PATTERNS`] matches.
@@ -148,28 +150,37 @@ pub fn credential_in(value: &str) -> Option<&'static str> {
     if value.len() < SHORTEST_CREDENTIAL {
         return None;
     }
-    // Every shape starts with one of these words: a value with none of them needs no search
-    // with the patterns (most long values are image names, commands and URLs).
-    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> =
-        LazyLock::new(|| aho_corasick::AhoCorasick::new(CREDENTIAL_WORDS).ok());
-    if WORDS.as_ref().is_some_and(|w| !w.is_match(value)) {
-        return None;
-    }
-    // One search for every pattern at once; the first pattern that matches names it.
-    static ANY: LazyLock<Option<regex::RegexSet>> =
-        LazyLock::new(|| regex::RegexSet::new(VALUE_PATTERNS.iter().map(|(_, p)| p)).ok());
-    match ANY.as_ref() {
-        Some(set) => set
-            .matches(value)
+    // Every match of a shape contains its word: only the shapes whose words the value has
+    // are tried, in their order (most long values are image names, commands and URLs, and
+    // have none).
+    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new(CREDENTIAL_WORDS.iter().map(|(w, _)| w)).ok()
+    });
+    static SHAPES: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
+        VALUE_PATTERNS
             .iter()
-            .next()
-            .map(|i| VALUE_PATTERNS[i].0),
-        // Not reached: the patterns are constants that compile (tested).
-        None => VALUE_PATTERNS
+            .map(|(_, p)| Regex::new(p).ok())
+            .collect()
+    });
+    let Some(words) = WORDS.as_ref() else {
+        // Not reached: the words are constants (tested).
+        return VALUE_PATTERNS
             .iter()
             .find(|(_, p)| Regex::new(p).is_ok_and(|r| r.is_match(value)))
-            .map(|(what, _)| *what),
+            .map(|(what, _)| *what);
+    };
+    // A plain search first: it skips ahead with a prefilter, the overlapping one cannot.
+    if !words.is_match(value) {
+        return None;
     }
+    let mut tried = [false; VALUE_PATTERNS.len()];
+    for m in words.find_overlapping_iter(value) {
+        tried[CREDENTIAL_WORDS[m.pattern().as_usize()].1] = true;
+    }
+    (0..VALUE_PATTERNS.len())
+        .filter(|&i| tried[i])
+        .find(|&i| SHAPES[i].as_ref().is_some_and(|r| r.is_match(value)))
+        .map(|i| VALUE_PATTERNS[i].0)
 }
 
 /// Whether a value points at a secret instead of being one.
@@ -325,8 +336,13 @@ mod tests {
         ] {
             assert_eq!(credential_in(text), Some(VALUE_PATTERNS[i].0), "{text}");
         }
-        for text in shortest.iter() {
-            assert!(CREDENTIAL_WORDS.iter().any(|w| text.contains(w)), "{text}");
+        for (i, text) in shortest.iter().enumerate() {
+            assert!(
+                CREDENTIAL_WORDS
+                    .iter()
+                    .any(|(w, p)| *p == i && text.contains(w)),
+                "{text}"
+            );
         }
     }
 
