@@ -1,5 +1,6 @@
 //! An ECS AppSpec: the service it targets and its load balancer container.
 
+use crate::document::value::field;
 use serde_json::Value;
 
 use super::{At, Field};
@@ -22,8 +23,8 @@ impl<'a> AppSpec<'a> {
                 continue;
             };
             for (name, t) in m {
-                if t.get("Type").and_then(Value::as_str) == Some("AWS::ECS::Service")
-                    && let Some(p) = t.get("Properties")
+                if field(t, "Type").and_then(Value::as_str) == Some("AWS::ECS::Service")
+                    && let Some(p) = field(t, "Properties")
                 {
                     out.push(Target {
                         properties: At::new(p, r.at.key(name).key("Properties")),

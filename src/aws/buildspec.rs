@@ -1,5 +1,6 @@
 //! A CodeBuild buildspec: its phases, their commands (each with its address), and `env`.
 
+use crate::document::value::field;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -40,7 +41,7 @@ impl<'a> Buildspec<'a> {
     /// Every command, phase by phase in document order (`commands`, then `finally`).
     pub fn commands(&self) -> Vec<Command<'a>> {
         let mut out = Vec::new();
-        let Some(phases) = self.0.value.get("phases").and_then(Value::as_object) else {
+        let Some(phases) = field(self.0.value, "phases").and_then(Value::as_object) else {
             return out;
         };
         // Paths are built once per phase, not once per list (most buildspec rules call this).
@@ -48,7 +49,7 @@ impl<'a> Buildspec<'a> {
         for (phase, body) in phases {
             let phase_path = phases_path.key(phase);
             for list in ["commands", "finally"] {
-                let Some(items) = body.get(list).and_then(Value::as_array) else {
+                let Some(items) = field(body, list).and_then(Value::as_array) else {
                     continue;
                 };
                 let list_path = Rc::new(phase_path.key(list));
@@ -69,7 +70,7 @@ impl<'a> Buildspec<'a> {
 
     /// `env.<key>` as a mapping (`variables`, `secrets-manager`, `parameter-store`).
     pub fn env(&self, key: &str) -> Option<&'a Map<String, Value>> {
-        self.0.value.get("env")?.get(key)?.as_object()
+        field(field(self.0.value, "env")?, key)?.as_object()
     }
 
     /// The `artifacts.files` entries that are strings, with their addresses.

@@ -20,6 +20,7 @@ pub mod task_definition;
 use serde_json::Value;
 
 use crate::document::Path;
+use crate::document::value::field;
 
 pub use appspec::AppSpec;
 pub use buildspec::Buildspec;
@@ -78,16 +79,16 @@ impl<'a> At<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<At<'a>> {
-        Some(At::new(self.value.get(key)?, self.at.key(key)))
+        Some(At::new(field(self.value, key)?, self.at.key(key)))
     }
 
     pub fn str(&self, key: &str) -> Option<&'a str> {
-        self.value.get(key).and_then(Value::as_str)
+        field(self.value, key).and_then(Value::as_str)
     }
 
     /// A whole non-negative number (a float with no fraction counts, as AWS reads it).
     pub fn u64(&self, key: &str) -> Field<u64> {
-        match self.value.get(key) {
+        match field(self.value, key) {
             None | Some(Value::Null) => Field::Missing,
             Some(Value::Number(n)) => n
                 .as_u64()
@@ -102,7 +103,7 @@ impl<'a> At<'a> {
     }
 
     pub fn bool(&self, key: &str) -> Field<bool> {
-        match self.value.get(key) {
+        match field(self.value, key) {
             None | Some(Value::Null) => Field::Missing,
             Some(Value::Bool(b)) => Field::Value(*b),
             Some(_) => Field::Other,
@@ -112,8 +113,7 @@ impl<'a> At<'a> {
     /// The items of a list, each with its address.
     pub fn items(&self, key: &str) -> Vec<At<'a>> {
         let list = self.at.key(key);
-        self.value
-            .get(key)
+        field(self.value, key)
             .and_then(Value::as_array)
             .map(|a| {
                 a.iter()
@@ -131,12 +131,12 @@ impl<'a> At<'a> {
     /// What a key holds, as written: for a reading the typed accessors do not make (one that
     /// tells `null` or `5.0` apart from a missing key or a whole number).
     pub fn raw(&self, key: &str) -> Option<&'a Value> {
-        self.value.get(key)
+        field(self.value, key)
     }
 
     /// Whether the object has the key (whatever it holds, `null` included).
     pub fn has(&self, key: &str) -> bool {
-        self.value.get(key).is_some()
+        field(self.value, key).is_some()
     }
 
     /// The value of `key`, then of each key after it, with its address (`None` when one is
@@ -147,8 +147,7 @@ impl<'a> At<'a> {
 
     /// The strings of a list (other items skipped); empty when the key holds no list.
     pub fn strs(&self, key: &str) -> Vec<&'a str> {
-        self.value
-            .get(key)
+        field(self.value, key)
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default()

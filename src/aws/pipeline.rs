@@ -1,5 +1,6 @@
 //! A CodePipeline declaration: stages and actions.
 
+use crate::document::value::field;
 use serde_json::Value;
 
 use super::At;
@@ -73,11 +74,7 @@ impl<'a> Action<'a> {
     }
 
     fn type_id(&self, key: &str) -> Option<&'a str> {
-        self.at
-            .value
-            .get("actionTypeId")?
-            .get(key)
-            .and_then(Value::as_str)
+        field(field(self.at.value, "actionTypeId")?, key).and_then(Value::as_str)
     }
 
     pub fn category(&self) -> Option<&'a str> {
@@ -94,13 +91,11 @@ impl<'a> Action<'a> {
 
     /// A `configuration` value (a free-form map of strings).
     pub fn configuration(&self, key: &str) -> Option<&'a Value> {
-        self.at.value.get("configuration")?.get(key)
+        field(field(self.at.value, "configuration")?, key)
     }
 
     pub fn run_order(&self) -> i64 {
-        self.at
-            .value
-            .get("runOrder")
+        field(self.at.value, "runOrder")
             .and_then(Value::as_i64)
             .unwrap_or(1)
     }

@@ -1,5 +1,6 @@
 //! An ECS task definition, its containers and their health checks.
 
+use crate::document::value::field;
 use serde_json::Value;
 
 use super::{At, Field};
@@ -41,7 +42,7 @@ impl<'a> TaskDefinition<'a> {
 
     /// Whether it may run on Fargate (`requiresCompatibilities` names it, or nothing is said).
     pub fn fargate(&self) -> bool {
-        match self.0.value.get("requiresCompatibilities") {
+        match field(self.0.value, "requiresCompatibilities") {
             Some(Value::Array(a)) => a.iter().any(|c| c.as_str() == Some("FARGATE")),
             _ => self.0.str("networkMode") == Some("awsvpc"),
         }

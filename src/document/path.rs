@@ -74,7 +74,7 @@ impl Path {
         let mut cur = v;
         for seg in &self.0 {
             cur = match seg {
-                Seg::Key(k) => cur.as_object()?.get(&**k)?,
+                Seg::Key(k) => super::value::field(cur, k)?,
                 Seg::Index(i) => cur.as_array()?.get(*i)?,
             };
         }
@@ -85,7 +85,7 @@ impl Path {
         let mut cur = v;
         for seg in &self.0 {
             cur = match seg {
-                Seg::Key(k) => cur.as_object_mut()?.get_mut(&**k)?,
+                Seg::Key(k) => super::value::field_mut(cur, k)?,
                 Seg::Index(i) => cur.as_array_mut()?.get_mut(*i)?,
             };
         }

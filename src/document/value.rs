@@ -5,6 +5,33 @@ use serde_json::Value;
 
 use super::{EditError, Op, Path, Position, Seg};
 
+/// Up to how many keys an object is searched in order instead of by hash.
+const SMALL_OBJECT: usize = 12;
+
+/// The value of `key` in the object `v`. Objects of pipeline files have a few keys, and the
+/// rules look keys up all the time: comparing a few keys costs less than hashing one (a map's
+/// hasher is SipHash), so small objects are searched in order.
+pub fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let map = v.as_object()?;
+    if map.len() <= SMALL_OBJECT {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
+}
+
+/// [`field`], to change the value.
+pub fn field_mut<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    let map = v.as_object_mut()?;
+    if map.len() <= SMALL_OBJECT {
+        map.iter_mut()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    } else {
+        map.get_mut(key)
+    }
+}
+
 pub fn apply(v: &mut Value, op: &Op) -> Result<(), EditError> {
     let missing = |p: &Path| EditError::NoSuchNode(p.to_string());
     match op {
@@ -141,6 +168,25 @@ pub fn same_opt(a: Option<&Value>, b: Option<&Value>) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Searched in order or by hash, a key finds what the map's own lookup finds.
+    #[test]
+    fn field_is_the_maps_lookup() {
+        for n in [0, 1, SMALL_OBJECT - 1, SMALL_OBJECT, SMALL_OBJECT + 1, 40] {
+            let mut v = Value::Object((0..n).map(|i| (format!("k{i}"), json!(i))).collect());
+            let map = v.as_object().cloned().unwrap_or_default();
+            for key in ["k0", "k11", "k12", "k39", "k", "k00", "", "K0"] {
+                assert_eq!(field(&v, key), map.get(key), "{n} {key}");
+                assert_eq!(field_mut(&mut v, key).cloned(), map.get(key).cloned());
+            }
+            if let Some(slot) = field_mut(&mut v, "k0") {
+                *slot = json!("x");
+                assert_eq!(v["k0"], json!("x"));
+            }
+        }
+        assert_eq!(field(&json!([1]), "0"), None);
+        assert_eq!(field(&json!("s"), "s"), None);
+    }
 
     #[test]
     fn same_is_equality() {
