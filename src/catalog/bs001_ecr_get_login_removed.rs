@@ -50,7 +50,7 @@ impl super::Rule for Rule {
             if !cmds.iter().any(|c| c.lines().any(mentions_get_login)) {
                 continue;
             }
-            let shell = Shell::new(bs, root, text);
+            let shell = Shell::of(bs, root, text);
             for cmd in cmds {
                 if !cmd.lines().any(mentions_get_login) {
                     continue;

@@ -129,7 +129,7 @@ impl super::Rule for Rule {
                 .doc()
                 .map(|(d, _)| d.text())
                 .unwrap_or_default();
-            let version_01 = super::buildspec_shell::Shell::new(bs, root, text).version_01;
+            let version_01 = super::buildspec_shell::Shell::of(bs, root, text).version_01;
             let build_path = root.key("phases").key("build");
             let f = Finding::at(
                 cx.id(),

@@ -321,7 +321,7 @@ impl Rule {
             .doc()
             .map(|(d, _)| d.text())
             .unwrap_or_default();
-        let shell = super::buildspec_shell::Shell::new(bs, root, text);
+        let shell = super::buildspec_shell::Shell::of(bs, root, text);
         let item = super::buildspec_shell::Shell::item_of(bs, root, &cmd.list, cmd.index) + 1;
         let expandable = referenced_vars(image)
             .iter()

@@ -236,7 +236,7 @@ impl super::Rule for Rule {
                 .doc()
                 .map(|(d, _)| d.text())
                 .unwrap_or_default();
-            let shell = super::buildspec_shell::Shell::new(bs, root, text);
+            let shell = super::buildspec_shell::Shell::of(bs, root, text);
             // A push that runs only under a condition (`if …; then docker push R:latest; fi`,
             // `test … && docker push …`): an unconditional commit tag would fail when the
             // image was not built, and a deploy file would name a tag that was never pushed.

@@ -13,7 +13,9 @@
 //! appends a tag to a value that already carries one, adds template interpolation to a
 //! Terraform/CloudFormation template, or relies on `version: 0.2` features in a `0.1` file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -113,6 +115,32 @@ pub fn is_template(text: &str) -> bool {
 }
 
 impl Shell {
+    /// The shell view of the buildspec `bs` at `root` of the file `text`, shared: several
+    /// fixes and the check of every buildspec edit ask for the same one in a pass, and the
+    /// edited buildspec's is asked for again by the checks after the edit. A few recent ones
+    /// are kept per thread, found by their text, root and buildspec (compared whole).
+    pub fn of(bs: &Value, root: &Path, text: &str) -> Rc<Shell> {
+        type Entry = (String, Path, Value, Rc<Shell>);
+        const KEPT: usize = 4;
+        thread_local! {
+            static RECENT: RefCell<VecDeque<Entry>> = const { RefCell::new(VecDeque::new()) };
+        }
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if let Some((_, _, _, shell)) = recent.iter().find(|(t, r, v, _)| {
+                t.as_str() == text && r == root && crate::document::value::same(v, bs)
+            }) {
+                return Rc::clone(shell);
+            }
+            let shell = Rc::new(Shell::new(bs, root, text));
+            if recent.len() == KEPT {
+                recent.pop_back();
+            }
+            recent.push_front((text.to_string(), root.clone(), bs.clone(), Rc::clone(&shell)));
+            shell
+        })
+    }
+
     pub fn new(bs: &Value, root: &Path, text: &str) -> Shell {
         let version_01 = match bs.get("version") {
             Some(Value::String(s)) => s.trim() == "0.1",
@@ -482,8 +510,8 @@ pub fn check_edit(
     root_before: &Path,
     root_after: &Path,
 ) -> Vec<String> {
-    let old = Shell::new(before.0, root_before, before.1);
-    let new = Shell::new(after.0, root_after, after.1);
+    let old = Shell::of(before.0, root_before, before.1);
+    let new = Shell::of(after.0, root_after, after.1);
     let mut out = Vec::new();
     let was = old.problems(&old.project);
     let now = new.problems(&old.project);
