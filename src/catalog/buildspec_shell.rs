@@ -136,7 +136,12 @@ impl Shell {
             if recent.len() == KEPT {
                 recent.pop_back();
             }
-            recent.push_front((text.to_string(), root.clone(), bs.clone(), Rc::clone(&shell)));
+            recent.push_front((
+                text.to_string(),
+                root.clone(),
+                bs.clone(),
+                Rc::clone(&shell),
+            ));
             shell
         })
     }

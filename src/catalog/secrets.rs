@@ -121,13 +121,7 @@ pub fn is_secret_name(name: &str) -> bool {
         long = name.bytes().map(fold).collect();
         &long
     };
-    if NOT_SECRET_SUFFIXES
-        .iter()
-        .any(|s| upper.ends_with(s.as_bytes()))
-    {
-        return false;
-    }
-    // One search for all the words.
+    // One search for all the words; most names have none, and need no look at their ends.
     static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> =
         LazyLock::new(|| aho_corasick::AhoCorasick::new(SECRET_WORDS).ok());
     let has_word = match WORDS.as_ref() {
@@ -136,11 +130,15 @@ pub fn is_secret_name(name: &str) -> bool {
             .iter()
             .any(|w| upper.windows(w.len()).any(|x| x == w.as_bytes())),
     };
-    has_word
+    let secret = has_word
         || upper == b"PASS"
         || upper.ends_with(b"_PASS")
         || upper.ends_with(b"_PWD")
-        || upper == b"PWD_HASH"
+        || upper == b"PWD_HASH";
+    secret
+        && !NOT_SECRET_SUFFIXES
+            .iter()
+            .any(|s| upper.ends_with(s.as_bytes()))
 }
 
 /// The credential shape a value has, if any.

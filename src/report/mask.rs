@@ -102,6 +102,7 @@ impl Mask {
 /// tokens anywhere and private key bodies. Used to mask outputs even when no fix reported
 /// the value; a false positive only costs a `****` in a report.
 pub fn sweep(text: &str) -> Vec<String> {
+    use std::borrow::Cow;
     use std::sync::LazyLock;
 
     use regex::Regex;
@@ -124,13 +125,19 @@ pub fn sweep(text: &str) -> Vec<String> {
         Regex::new(r#"(?:^|\s)(?:-p|--password)(?:=|\s+)("[^"\n]*"|'[^'\n]*'|\S+)"#).ok()
     });
 
-    fn unquote(v: &str) -> String {
+    // A quoted value without a backslash is its inner text: no copy is made of it.
+    fn unquote(v: &str) -> Cow<'_, str> {
         if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
-            serde_json::from_str::<String>(v).unwrap_or_else(|_| v[1..v.len() - 1].to_string())
+            if !v.contains('\\') {
+                return Cow::Borrowed(&v[1..v.len() - 1]);
+            }
+            Cow::Owned(
+                serde_json::from_str::<String>(v).unwrap_or_else(|_| v[1..v.len() - 1].to_string()),
+            )
         } else if v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') {
-            v[1..v.len() - 1].to_string()
+            Cow::Borrowed(&v[1..v.len() - 1])
         } else {
-            v.to_string()
+            Cow::Borrowed(v)
         }
     }
 
@@ -138,22 +145,36 @@ pub fn sweep(text: &str) -> Vec<String> {
     let push = |name: &str, raw: &str, out: &mut Vec<String>| {
         let value = unquote(raw);
         if plaintext_secret(name, &value).is_some() {
-            out.push(value);
+            out.push(value.into_owned());
         }
     };
     for (n, v) in pairs(text) {
         push(n, v, &mut out);
     }
-    if let Some(re) = NAME_VALUE.as_ref() {
-        for c in re.captures_iter(text) {
-            if let (Some(n), Some(v)) = (c.get(1), c.get(2)) {
+    // Both patterns below need the word `value`, in any case.
+    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["value"])
+            .ok()
+    });
+    let named_values = WORDS.as_ref().is_none_or(|w| w.is_match(text));
+    // Each match is found first, then its groups are asked of the match alone: the same
+    // groups (nothing in these patterns looks outside the match) for a bounded search.
+    if let Some(re) = NAME_VALUE.as_ref().filter(|_| named_values) {
+        for m in re.find_iter(text) {
+            if let Some(c) = re.captures(m.as_str())
+                && let (Some(n), Some(v)) = (c.get(1), c.get(2))
+            {
                 push(n.as_str(), v.as_str(), &mut out);
             }
         }
     }
-    if let Some(re) = VALUE_NAME.as_ref() {
-        for c in re.captures_iter(text) {
-            if let (Some(v), Some(n)) = (c.get(1), c.get(2)) {
+    if let Some(re) = VALUE_NAME.as_ref().filter(|_| named_values) {
+        for m in re.find_iter(text) {
+            if let Some(c) = re.captures(m.as_str())
+                && let (Some(v), Some(n)) = (c.get(1), c.get(2))
+            {
                 push(n.as_str(), v.as_str(), &mut out);
             }
         }
@@ -165,7 +186,7 @@ pub fn sweep(text: &str) -> Vec<String> {
                 if let Some(v) = c.get(1) {
                     let value = unquote(v.as_str());
                     if !is_reference(&value) && !value.starts_with('$') && value != "****" {
-                        out.push(value);
+                        out.push(value.into_owned());
                     }
                 }
             }
@@ -208,9 +229,15 @@ pub fn sweep(text: &str) -> Vec<String> {
 /// searched from left to right as a regex would (tested against that regex), in one pass
 /// over the bytes: a search for it with a regex engine was a tenth of a dirty run.
 fn pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    let b = text.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
-        while at < text.len() {
+        while at < b.len() {
+            // Only a quote or a name's first character can start a pair.
+            if !matches!(b[at], b'"' | b'\'' | b'_' | b'A'..=b'Z' | b'a'..=b'z') {
+                at += 1;
+                continue;
+            }
             match pair_at(text, at) {
                 Ok((name, value)) => {
                     at = value.end;
