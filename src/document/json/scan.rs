@@ -285,7 +285,13 @@ impl Scanner<'_> {
         }
         let key = self.string()?;
         let span = Span::new(start, self.pos);
-        if map.contains_key(&key) {
+        // The entries hold the same keys: a few are compared faster than one is hashed.
+        let duplicate = if entries.len() <= 12 {
+            entries.iter().any(|e| e.key == key)
+        } else {
+            map.contains_key(&key)
+        };
+        if duplicate {
             let first = entries
                 .iter()
                 .find(|e| e.key == key)
@@ -321,6 +327,13 @@ impl Scanner<'_> {
         // Only allocate a fresh buffer once an escape appears.
         let mut out: Option<String> = None;
         loop {
+            // Plain characters are skipped in one search for what ends them.
+            let rest = &self.b[self.pos..];
+            let plain = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+            match rest[..plain].iter().position(|&c| c < 0x20) {
+                Some(k) => self.pos += k,
+                None => self.pos += plain,
+            }
             let Some(&c) = self.b.get(self.pos) else {
                 return Err(self.err_at(open, "unterminated string".into()));
             };
