@@ -362,10 +362,98 @@ struct Lowered<'a> {
     start: usize,
     end: usize,
     text: String,
-    /// The meaning of the file with only this fix applied.
-    value: serde_json::Value,
     /// Where the finding is, as a byte offset in the file at the start of the pass.
     at: usize,
+}
+
+/// What the file of a batch must mean with every fix of the batch applied.
+enum Meaning {
+    /// Every fix's edits applied in turn to one copy of the original meaning: right while
+    /// no fix's edits reach what another's reach (see [`apart`]).
+    Together(serde_json::Value),
+    /// The meaning with each fix alone, to be merged ([`merge`]) at the end.
+    Variants(Vec<serde_json::Value>),
+}
+
+impl Meaning {
+    /// Add the fix of `c` (the batch so far is `lowered`); `false` when its edits do not
+    /// apply, and then `c` stays out of the batch.
+    fn add(&mut self, base: &serde_json::Value, lowered: &[Lowered], c: &Finding) -> bool {
+        let ops = fix_ops(c);
+        let variant = |f: &Finding| {
+            let mut v = base.clone();
+            fix_ops(f)
+                .iter()
+                .all(|op| crate::document::value::apply(&mut v, op).is_ok())
+                .then_some(v)
+        };
+        match self {
+            Meaning::Together(v) if lowered.iter().all(|l| apart(fix_ops(l.finding), ops)) => {
+                if ops
+                    .iter()
+                    .all(|op| crate::document::value::apply(v, op).is_ok())
+                {
+                    return true;
+                }
+                // Half applied: the batch so far, again (its edits applied before).
+                let mut again = base.clone();
+                for l in lowered {
+                    for op in fix_ops(l.finding) {
+                        if crate::document::value::apply(&mut again, op).is_err() {
+                            return false;
+                        }
+                    }
+                }
+                *v = again;
+                false
+            }
+            Meaning::Together(_) => {
+                let Some(vs) = lowered
+                    .iter()
+                    .map(|l| variant(l.finding))
+                    .collect::<Option<Vec<_>>>()
+                else {
+                    return false;
+                };
+                *self = Meaning::Variants(vs);
+                self.add(base, lowered, c)
+            }
+            Meaning::Variants(vs) => match variant(c) {
+                Some(v) => {
+                    vs.push(v);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+}
+
+fn fix_ops(f: &Finding) -> &[crate::document::Op] {
+    f.fix.as_ref().map_or(&[], |fix| fix.ops.as_slice())
+}
+
+/// Whether two fixes' edits reach different parts of a file: no path is inside another's
+/// (or the same), and neither inserts into or removes from a list the other reaches into
+/// (which would move the items it addresses). Applied in turn to one meaning, they then
+/// give what merging their meanings gives.
+fn apart(a: &[crate::document::Op], b: &[crate::document::Op]) -> bool {
+    use crate::document::{Op, Seg};
+    // The list whose indices an edit moves.
+    let moves = |op: &Op| match op {
+        Op::InsertItem { path, .. } => Some(path.clone()),
+        Op::Remove { path } if matches!(path.last(), Some(Seg::Index(_))) => path.parent(),
+        _ => None,
+    };
+    a.iter().all(|x| {
+        b.iter().all(|y| {
+            let (px, py) = (x.path(), y.path());
+            !(px.starts_with(py)
+                || py.starts_with(px)
+                || moves(x).is_some_and(|l| py.starts_with(&l))
+                || moves(y).is_some_and(|l| px.starts_with(&l)))
+        })
+    })
 }
 
 /// Applies, to one file, the longest prefix of `candidates` (in the order the one-at-a-time
@@ -391,6 +479,7 @@ fn apply_batch(
     };
     let base = doc.text();
     let mut lowered: Vec<Lowered> = Vec::new();
+    let mut meaning = Meaning::Together(doc.value().clone());
     for &c in candidates {
         let Some(l) = lower(doc, c, opts, lowered.is_empty()) else {
             break;
@@ -400,6 +489,9 @@ fn apply_batch(
             .iter()
             .any(|a| touches(a) || (a.start <= l.at && l.at <= a.end))
         {
+            break;
+        }
+        if !meaning.add(doc.value(), &lowered, c) {
             break;
         }
         lowered.push(l);
@@ -419,8 +511,11 @@ fn apply_batch(
         }
         text.push_str(&base[from..]);
         let edited = Document::parse(&text, doc.format(), &opts.limits).ok()?;
-        let variants: Vec<&serde_json::Value> = lowered.iter().map(|l| &l.value).collect();
-        if !crate::document::value::same(&merge(doc.value(), &variants)?, edited.value()) {
+        let expected = match meaning {
+            Meaning::Together(v) => v,
+            Meaning::Variants(vs) => merge(doc.value(), &vs.iter().collect::<Vec<_>>())?,
+        };
+        if !crate::document::value::same(&expected, edited.value()) {
             return None;
         }
         edited
@@ -475,25 +570,17 @@ fn lower<'a>(
         return None;
     }
     let at = doc.locate_offset(path);
-    let (text, value) = match fix.ops.as_slice() {
+    // The meaning is the intended one, every edit applied to the original's (see `Meaning`):
+    // the batch's one parse checks the text against it, so the documents in between are not
+    // checked.
+    let text = match fix.ops.as_slice() {
         [] => return None,
-        [op] => {
-            let mut value = doc.value().clone();
-            crate::document::value::apply(&mut value, op).ok()?;
-            (doc.edit_text(op).ok()?, value)
-        }
+        [op] => doc.edit_text(op).ok()?,
         [first @ .., last] => {
-            // The meaning is the intended one, every edit applied to the original's: the
-            // batch's one parse checks the text against it, so the documents in between are
-            // not checked.
-            let mut value = doc.value().clone();
-            for op in &fix.ops {
-                crate::document::value::apply(&mut value, op).ok()?;
-            }
             // Edits that do not depend on each other are lowered together, without the
             // documents in between (see `document::together`).
             let together = doc.edit_text_together(&fix.ops);
-            let text = match together {
+            match together {
                 Some(text) if !check_together() => text,
                 together => {
                     // Every edit but the last needs the document it leaves (the next edit is
@@ -515,8 +602,7 @@ fn lower<'a>(
                     }
                     text
                 }
-            };
-            (text, value)
+            }
         }
     };
     let base = doc.text();
@@ -544,7 +630,6 @@ fn lower<'a>(
         start,
         end: end_b,
         text: text[start..end_t].to_string(),
-        value,
         at,
     })
 }
