@@ -122,29 +122,14 @@ pub(crate) fn parse_indexed(
         docs: 0,
         root: None,
     };
-    if let Some(i) = text
-        .bytes()
-        .enumerate()
-        .position(|(i, c)| c == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
-    {
-        return Err(err_at(
-            &b.lines,
-            i,
-            "a carriage return without a line feed is not supported as a line break",
-        ));
-    }
-    // YAML allows only printable characters (YAML 1.2, production c-printable). yaml-rust2
-    // lets control characters through and then reports positions that do not match the
-    // text, which would misplace edits: refuse them here, where the position is exact.
-    if let Some((i, c)) = text.char_indices().find(|&(_, c)| !is_yaml_printable(c)) {
-        return Err(err_at(
-            &b.lines,
-            i,
-            format!(
-                "character U+{:04X} is not allowed in YAML (a control character)",
-                c as u32
-            ),
-        ));
+    // Most files are printable ASCII with tabs and line feeds: one pass over the bytes
+    // (without an early exit, so it is vectorized) tells, and then `check_characters` can
+    // find nothing.
+    let plain_ascii = !text.bytes().fold(false, |odd, c| {
+        odd | !(matches!(c, b' '..=b'~' | b'\t' | b'\n'))
+    });
+    if !plain_ascii {
+        check_characters(text, &b.lines)?;
     }
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -175,6 +160,36 @@ pub(crate) fn parse_indexed(
         )
     });
     Ok((node, value, b.lines.into_index()))
+}
+
+/// Line breaks and characters this parser refuses: a lone carriage return, and what is not
+/// printable in YAML.
+fn check_characters(text: &str, lines: &Lines) -> Result<(), ParseError> {
+    if let Some(i) = text
+        .bytes()
+        .enumerate()
+        .position(|(i, c)| c == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        return Err(err_at(
+            lines,
+            i,
+            "a carriage return without a line feed is not supported as a line break",
+        ));
+    }
+    // YAML allows only printable characters (YAML 1.2, production c-printable). yaml-rust2
+    // lets control characters through and then reports positions that do not match the
+    // text, which would misplace edits: refuse them here, where the position is exact.
+    if let Some((i, c)) = text.char_indices().find(|&(_, c)| !is_yaml_printable(c)) {
+        return Err(err_at(
+            lines,
+            i,
+            format!(
+                "character U+{:04X} is not allowed in YAML (a control character)",
+                c as u32
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl<'a> Builder<'a> {
