@@ -28,6 +28,10 @@ pub fn display_path(p: &Path) -> String {
             .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
             .unwrap_or_else(|| p.to_path_buf())
     } else {
+        // Most paths are already clean: shown as they are, without being taken apart.
+        if let Some(s) = p.to_str().filter(|s| is_clean(s)) {
+            return s.to_string();
+        }
         p.to_path_buf()
     };
     let cleaned: PathBuf = rel
@@ -35,6 +39,16 @@ pub fn display_path(p: &Path) -> String {
         .filter(|c| !matches!(c, Component::CurDir))
         .collect();
     cleaned.to_string_lossy().replace('\\', "/")
+}
+
+/// Whether a relative path is written as `display_path` would write it: no `.` component, no
+/// empty one (`//`, a trailing `/`), no backslash.
+fn is_clean(s: &str) -> bool {
+    !s.starts_with('/')
+        && !s.ends_with('/')
+        && !s.contains('\\')
+        && !s.contains("//")
+        && s.split('/').all(|c| c != ".")
 }
 
 /// How a configuration is named in reports.
@@ -272,5 +286,46 @@ impl RunReport {
                 .findings()
                 .any(|f| finding_pending(&f.status, self.applied));
         if pending { 1 } else { 0 }
+    }
+}
+
+#[cfg(test)]
+mod display_path_tests {
+    use super::*;
+
+    /// The shortcut for clean paths shows what taking the path apart shows.
+    #[test]
+    fn clean_paths_are_shown_as_taking_them_apart_shows() {
+        let apart = |s: &str| {
+            let cleaned: PathBuf = Path::new(s)
+                .components()
+                .filter(|c| !matches!(c, Component::CurDir))
+                .collect();
+            cleaned.to_string_lossy().replace('\\', "/")
+        };
+        let paths = [
+            "",
+            ".",
+            "./",
+            "a",
+            "a/b.yml",
+            "./a/b",
+            "a/./b",
+            "a/.",
+            "a//b",
+            "a/b/",
+            "../a/b",
+            "a/../b",
+            "a\\b",
+            ".a/..b/c.",
+            "services/team-00/x/ci/buildspec.yml",
+            "a/.hidden/./x",
+        ];
+        let mut shortcut = 0;
+        for s in paths {
+            assert_eq!(display_path(Path::new(s)), apart(s), "{s:?}");
+            shortcut += usize::from(is_clean(s));
+        }
+        assert!(shortcut >= 6, "{shortcut}");
     }
 }
