@@ -14,6 +14,8 @@ pub struct Mask {
     /// Secrets that contain `*`: a replacement by `****` could make them appear, so they are
     /// always tried.
     starred: Vec<usize>,
+    /// One searcher per secret, made once: a mask is tried on every line a unit prints.
+    searchers: Vec<memchr::memmem::Finder<'static>>,
 }
 
 pub const MASK: &str = "****";
@@ -51,10 +53,15 @@ impl Mask {
                 .ok()
         };
         let starred = (0..v.len()).filter(|&i| v[i].contains('*')).collect();
+        let searchers = v
+            .iter()
+            .map(|s| memchr::memmem::Finder::new(s.as_bytes()).into_owned())
+            .collect();
         Mask {
             secrets: v,
             finder,
             starred,
+            searchers,
         }
     }
 
@@ -87,9 +94,8 @@ impl Mask {
 
     fn replace_in(&self, mut out: String, which: impl IntoIterator<Item = usize>) -> String {
         for i in which {
-            let s = self.secrets[i].as_str();
-            if out.contains(s) {
-                out = out.replace(s, MASK);
+            if self.searchers[i].find(out.as_bytes()).is_some() {
+                out = out.replace(self.secrets[i].as_str(), MASK);
             }
         }
         out

@@ -22,18 +22,20 @@ pub use mask::Mask;
 /// A path as shown to the user: relative to the current directory where possible, without
 /// `./`, with `/` separators (as `git apply` expects).
 pub fn display_path(p: &Path) -> String {
+    // The working directory, read once: every path of a run is shown relative to it.
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     let rel = if p.is_absolute() {
-        std::env::current_dir()
-            .ok()
-            .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-            .unwrap_or_else(|| p.to_path_buf())
+        CWD.get_or_init(|| std::env::current_dir().ok())
+            .as_deref()
+            .and_then(|cwd| p.strip_prefix(cwd).ok())
+            .unwrap_or(p)
     } else {
-        // Most paths are already clean: shown as they are, without being taken apart.
-        if let Some(s) = p.to_str().filter(|s| is_clean(s)) {
-            return s.to_string();
-        }
-        p.to_path_buf()
+        p
     };
+    // Most paths are already clean: shown as they are, without being taken apart.
+    if let Some(s) = rel.to_str().filter(|s| is_clean(s)) {
+        return s.to_string();
+    }
     let cleaned: PathBuf = rel
         .components()
         .filter(|c| !matches!(c, Component::CurDir))
