@@ -121,15 +121,23 @@ pub fn is_secret_name(name: &str) -> bool {
         long = name.bytes().map(fold).collect();
         &long
     };
-    // One search for all the words; most names have none, and need no look at their ends.
-    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> =
-        LazyLock::new(|| aho_corasick::AhoCorasick::new(SECRET_WORDS).ok());
-    let has_word = match WORDS.as_ref() {
-        Some(words) => words.is_match(upper),
-        None => SECRET_WORDS
-            .iter()
-            .any(|w| upper.windows(w.len()).any(|x| x == w.as_bytes())),
+    // Names are short: the words are tried where their first letter is (most names have
+    // none of the words, and need no look at their ends).
+    const FIRST: [bool; 256] = {
+        let mut first = [false; 256];
+        let mut i = 0;
+        while i < SECRET_WORDS.len() {
+            first[SECRET_WORDS[i].as_bytes()[0] as usize] = true;
+            i += 1;
+        }
+        first
     };
+    let has_word = (0..upper.len()).any(|i| {
+        FIRST[upper[i] as usize]
+            && SECRET_WORDS
+                .iter()
+                .any(|w| upper[i..].starts_with(w.as_bytes()))
+    });
     let secret = has_word
         || upper == b"PASS"
         || upper.ends_with(b"_PASS")
