@@ -91,6 +91,10 @@ pub enum Tag {
 
 /// The references `docker push` pushes in a line.
 pub fn pushed(line: &str) -> Vec<String> {
+    // Tokens are slices of the line: without the word there is no `docker push`.
+    if !line.contains("push") {
+        return Vec::new();
+    }
     let Some(toks) = tokenize(line) else {
         return Vec::new();
     };
