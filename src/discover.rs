@@ -476,7 +476,20 @@ pub fn load_noting(
         message,
     };
     let read_path = c.target.as_deref().unwrap_or(&c.path);
-    let meta = fs::metadata(read_path).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    // The size is asked of the open file: one walk of the path instead of two. A file that
+    // cannot be opened is asked by path, so that an oversized one is still refused for its size.
+    let (file, meta) = match fs::File::open(read_path) {
+        Ok(f) => {
+            let meta = f
+                .metadata()
+                .map_err(|e| err(None, format!("cannot read: {e}")))?;
+            (Some(f), meta)
+        }
+        Err(_) => (
+            None,
+            fs::metadata(read_path).map_err(|e| err(None, format!("cannot read: {e}")))?,
+        ),
+    };
     if meta.len() > max_size {
         return Err(err(
             None,
@@ -487,7 +500,7 @@ pub fn load_noting(
         ));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    fs::File::open(read_path)
+    file.map_or_else(|| fs::File::open(read_path), Ok)
         .and_then(|f| f.take(max_size + 1).read_to_end(&mut bytes))
         .map_err(|e| err(None, format!("cannot read: {e}")))?;
     if bytes.len() as u64 > max_size {
