@@ -296,26 +296,14 @@ mod tests {
             true,
         );
         // One after the other at the end, and at the start.
-        check(
-            Format::Yaml,
-            BUILDSPEC,
-            vec![
-                insert(&list, 3, "x"),
-                insert(&list, 4, "y"),
-                insert(&list, 0, "z"),
-            ],
-            true,
-        );
-        check(
-            Format::Yaml,
-            BUILDSPEC,
-            vec![
-                insert(&list, 0, "x"),
-                insert(&list, 1, "y"),
-                insert(&list, 0, "w"),
-            ],
-            true,
-        );
+        for (a, b, c) in [(3, 4, 0), (0, 1, 0)] {
+            let ops = vec![
+                insert(&list, a, "x"),
+                insert(&list, b, "y"),
+                insert(&list, c, "z"),
+            ];
+            check(Format::Yaml, BUILDSPEC, ops, true);
+        }
         // A flow list inside the same file.
         let files = root().key("artifacts").key("files");
         check(
