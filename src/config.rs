@@ -146,9 +146,12 @@ impl Config {
 
     /// Whether fix `id` runs on `path` (a path as discovered).
     pub fn enabled(&self, id: &str, path: &FsPath) -> bool {
-        if !self.selected(id) {
-            return false;
-        }
+        self.selected(id) && self.allowed_at(id, path)
+    }
+
+    /// Whether no per-path ignore turns fix `id` off for `path` ([`Config::enabled`] is this
+    /// and [`Config::selected`]).
+    pub fn allowed_at(&self, id: &str, path: &FsPath) -> bool {
         if let Some(set) = &self.per_path_set {
             let rel = self.relative(path);
             for i in set.matches(&rel) {

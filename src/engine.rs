@@ -830,10 +830,11 @@ fn check_rules(unit: &Unit, config: &Config, wanted: impl Fn(&str) -> bool) -> V
         if !unit.files.iter().any(|f| kinds.contains(&f.kind)) {
             continue;
         }
-        if !unit
-            .files
-            .iter()
-            .any(|f| config.enabled(rule.id(), &f.path))
+        if !config.selected(rule.id())
+            || !unit
+                .files
+                .iter()
+                .any(|f| config.allowed_at(rule.id(), &f.path))
         {
             continue;
         }

@@ -188,7 +188,11 @@ pub fn parse(text: &str) -> Result<Meta, String> {
 }
 
 pub fn get(id: &str) -> Option<&'static Meta> {
-    all().iter().find(|m| m.id == id)
+    // `all` is sorted by id, and ids are unique (tested): asked for every rule of every check.
+    let all = all();
+    all.binary_search_by(|m| m.id.as_str().cmp(id))
+        .ok()
+        .map(|i| &all[i])
 }
 
 /// The catalog as a Markdown table (the README's list is this, checked by a test).
@@ -217,6 +221,20 @@ pub fn matches_any(id: &str, patterns: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_unique_and_each_is_found() {
+        let all = all();
+        assert!(all.len() > 20);
+        assert!(
+            all.windows(2).all(|w| w[0].id < w[1].id),
+            "sorted, no id twice"
+        );
+        for m in all {
+            assert!(get(&m.id).is_some_and(|g| std::ptr::eq(g, m)), "{}", m.id);
+        }
+        assert!(get("XX999").is_none() && get("").is_none());
+    }
 
     #[test]
     fn a_run_reads_every_entry_without_its_examples() {
