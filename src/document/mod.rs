@@ -215,6 +215,18 @@ impl Op {
             | Op::Comment { path, .. } => path,
         }
     }
+
+    pub fn path_mut(&mut self) -> &mut Path {
+        match self {
+            Op::Replace { path, .. }
+            | Op::InsertKey { path, .. }
+            | Op::InsertItem { path, .. }
+            | Op::Remove { path }
+            | Op::RenameKey { path, .. }
+            | Op::ReplaceInScalar { path, .. }
+            | Op::Comment { path, .. } => path,
+        }
+    }
 }
 
 /// A replacement of the bytes `span` of the text by `text`.

@@ -86,50 +86,31 @@ impl Document {
             if gone.iter().any(|g| path.starts_with(g)) {
                 return None;
             }
-            let (op, gap) = match op {
-                Op::InsertItem { index, value, .. } => {
+            // The edit as it applies to the original document.
+            let mut op = op.clone();
+            *op.path_mut() = path.clone();
+            let mut gap = None;
+            match &mut op {
+                Op::InsertItem { index, .. } => {
                     let items = lists.items(self, &path)?;
                     if *index > items.len() {
                         return None;
                     }
                     items.insert(*index, Item::Inserted(k));
-                    let gap = original_gap(items, *index);
-                    (
-                        Op::InsertItem {
-                            path: path.clone(),
-                            index: gap,
-                            value: value.clone(),
-                        },
-                        Some((path, gap)),
-                    )
+                    *index = original_gap(items, *index);
+                    gap = Some((path, *index));
                 }
                 Op::Remove { .. } => {
                     if let (Some(list), Some(Seg::Index(o))) = (path.parent(), path.last()) {
-                        if let Some(items) = lists.lists.get_mut(&list) {
-                            let at = items.iter().position(|i| *i == Item::Original(*o))?;
-                            items.remove(at);
-                        } else {
-                            let n = self.node(&list)?.items().len();
-                            let mut items: Vec<Item> = (0..n).map(Item::Original).collect();
-                            items.remove(*o);
-                            lists.lists.insert(list, items);
-                        }
+                        let items = lists.items(self, &list)?;
+                        let at = items.iter().position(|i| *i == Item::Original(*o))?;
+                        items.remove(at);
                     }
-                    gone.push(path.clone());
-                    (Op::Remove { path }, None)
+                    gone.push(path);
                 }
-                Op::RenameKey { new_key, .. } => {
-                    gone.push(path.clone());
-                    (
-                        Op::RenameKey {
-                            path,
-                            new_key: new_key.clone(),
-                        },
-                        None,
-                    )
-                }
-                other => (with_path(other, path), None),
-            };
+                Op::RenameKey { .. } => gone.push(path),
+                _ => {}
+            }
             let splices = self.splices(&op).ok()?;
             if splices.is_empty() {
                 return None;
@@ -191,46 +172,6 @@ fn original_gap(items: &[Item], at: usize) -> usize {
         .find_map(original)
         .or_else(|| items[..at].iter().rev().find_map(original).map(|o| o + 1))
         .unwrap_or(0)
-}
-
-/// `op` addressed at `path` instead.
-fn with_path(op: &Op, path: Path) -> Op {
-    match op {
-        Op::Replace { value, .. } => Op::Replace {
-            path,
-            value: value.clone(),
-        },
-        Op::InsertKey {
-            key,
-            value,
-            position,
-            ..
-        } => Op::InsertKey {
-            path,
-            key: key.clone(),
-            value: value.clone(),
-            position: position.clone(),
-        },
-        Op::InsertItem { index, value, .. } => Op::InsertItem {
-            path,
-            index: *index,
-            value: value.clone(),
-        },
-        Op::Remove { .. } => Op::Remove { path },
-        Op::RenameKey { new_key, .. } => Op::RenameKey {
-            path,
-            new_key: new_key.clone(),
-        },
-        Op::ReplaceInScalar { find, replace, .. } => Op::ReplaceInScalar {
-            path,
-            find: find.clone(),
-            replace: replace.clone(),
-        },
-        Op::Comment { text, .. } => Op::Comment {
-            path,
-            text: text.clone(),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -435,6 +376,15 @@ mod tests {
             Format::Yaml,
             BUILDSPEC,
             vec![insert(&list, 1, "x"), replace(list.index(1), "y")],
+            false,
+        );
+        // An item the list does not have.
+        check(
+            Format::Yaml,
+            BUILDSPEC,
+            vec![Op::Remove {
+                path: list.index(9),
+            }],
             false,
         );
         // Two keys appended to one mapping: both at its end, in an order only the second
