@@ -259,7 +259,13 @@ impl Facts {
         // account) and only counts when it is the unit's account, or when nothing else tells.
         let mut region = None;
         let mut account = None;
-        for t in &texts {
+        // Every match of these patterns has its literal word: the strings without it (most of
+        // them) are passed over without a search, which allocates its captures.
+        let (arn_word, registry_word) = (&*ARN_WORD, &*REGISTRY_WORD);
+        for t in texts
+            .iter()
+            .filter(|t| arn_word.find(t.as_bytes()).is_some())
+        {
             if (region.is_none() || account.is_none())
                 && let Some(c) = arn_re.captures(t)
             {
@@ -278,6 +284,7 @@ impl Facts {
         }
         let own = texts
             .iter()
+            .filter(|t| registry_word.find(t.as_bytes()).is_some())
             .filter_map(|t| registry_re.captures(t))
             .map(|c| (c[1].to_string(), c[2].to_string()))
             .find(|(acct, _)| account.as_deref().is_none_or(|a| a == acct));
@@ -302,6 +309,9 @@ impl Facts {
             for s in strings {
                 // `REPOSITORY_URI=…` in a command, or the value of an env variable.
                 let candidate = s.rsplit('=').next().unwrap_or(s).trim().trim_matches('"');
+                if registry_word.find(candidate.as_bytes()).is_none() {
+                    continue;
+                }
                 let repo = image_repository(candidate);
                 if ecr_repo_re.is_match(repo) {
                     built_repositories.insert(repo.to_string());
@@ -413,7 +423,8 @@ fn built_repository_paths(unit: &Unit) -> BTreeSet<String> {
                 })
             })
         };
-        for s in &strings {
+        let word = &*AMAZONAWS_WORD;
+        for s in strings.iter().filter(|s| word.find(s.as_bytes()).is_some()) {
             for c in ECR_PATH_RE.captures_iter(s) {
                 let raw = c[1].trim_end_matches(['.', '/']);
                 let path = match raw.strip_prefix('$') {
@@ -549,6 +560,15 @@ pub fn pipeline_actions(v: Option<&Value>) -> impl Iterator<Item = &Value> {
 
 // Compiled once per run. Account ids and region digits are ASCII (`[0-9]`, not the much
 // larger Unicode `\d`, which made compiling these a visible part of a one-file run).
+/// A word that every match of [`ARN_RE`] and [`IAM_RE`] contains.
+static ARN_WORD: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new("arn:aws"));
+/// A word that every match of [`REGISTRY_RE`] and [`ECR_REPO_RE`] contains.
+static REGISTRY_WORD: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(".dkr.ecr."));
+/// A word that every match of [`ECR_PATH_RE`] contains.
+static AMAZONAWS_WORD: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new("amazonaws.com"));
 static REGISTRY_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\b").expect("static regex")
 });

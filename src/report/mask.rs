@@ -226,6 +226,30 @@ pub fn sweep(text: &str) -> Vec<String> {
     out
 }
 
+/// Classes of a byte for the sweep's scanners, one table lookup each.
+const TOKEN: u8 = 1; // `[A-Za-z0-9_\-]`
+const NAME: u8 = 2; // `[A-Za-z0-9_.\-]`
+const PAIR_START: u8 = 4; // `["'_A-Za-z]`
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let (alpha, digit) = (b.is_ascii_alphabetic(), b.is_ascii_digit());
+        if alpha || digit || b == b'_' || b == b'-' {
+            t[c] |= TOKEN | NAME;
+        }
+        if b == b'.' {
+            t[c] |= NAME;
+        }
+        if alpha || b == b'_' || b == b'"' || b == b'\'' {
+            t[c] |= PAIR_START;
+        }
+        c += 1;
+    }
+    t
+};
+
 /// `NAME: value` and `NAME=value` pairs, as `(name, raw value)`: every match, in order, of
 ///
 /// ```text
@@ -240,7 +264,7 @@ fn pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
     std::iter::from_fn(move || {
         while at < b.len() {
             // Only a quote or a name's first character can start a pair.
-            if !matches!(b[at], b'"' | b'\'' | b'_' | b'A'..=b'Z' | b'a'..=b'z') {
+            if CLASS[b[at] as usize] & PAIR_START == 0 {
                 at += 1;
                 continue;
             }
@@ -265,7 +289,7 @@ fn pair_at(
 ) -> Result<(std::ops::Range<usize>, std::ops::Range<usize>), usize> {
     let b = text.as_bytes();
     let is_quote = |c: u8| c == b'"' || c == b'\'';
-    let is_name = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
+    let is_name = |c: u8| CLASS[c as usize] & NAME != 0;
     let is_blank = |c: u8| c == b' ' || c == b'\t';
     let mut i = s;
     if is_quote(b[i]) {
@@ -337,7 +361,7 @@ fn pair_at(
 /// credential can be, whatever surrounds it.
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
     let b = text.as_bytes();
-    let is_token = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+    let is_token = |c: u8| CLASS[c as usize] & TOKEN != 0;
     let mut at = 0;
     std::iter::from_fn(move || {
         while at < b.len() {
