@@ -64,6 +64,10 @@ pub struct Line {
     /// even in `version: 0.1`.
     pub item: usize,
     pub text: String,
+    /// The line as the shell sees it ([`Shell::shell_text`]) and the names it assigns, made
+    /// once: every check of an edit reads them again.
+    shell: String,
+    assigns: BTreeSet<String>,
 }
 
 /// A variable use found in a line.
@@ -176,20 +180,25 @@ impl Shell {
                     continue;
                 }
                 pending.push_str(t);
-                lines.push(Line {
-                    phase: c.phase.to_string(),
-                    item,
-                    text: std::mem::take(&mut pending),
-                });
+                lines.push((c.phase, item, std::mem::take(&mut pending)));
             }
             if !pending.trim().is_empty() {
-                lines.push(Line {
-                    phase: c.phase.to_string(),
-                    item,
-                    text: pending,
-                });
+                lines.push((c.phase, item, pending));
             }
         }
+        let lines = lines
+            .into_iter()
+            .map(|(phase, item, text)| {
+                let shell = Shell::shell_text(template, &text);
+                Line {
+                    phase: phase.to_string(),
+                    item,
+                    assigns: assignments(&shell),
+                    shell,
+                    text,
+                }
+            })
+            .collect();
         let mut shell = Shell {
             lines,
             version_01,
@@ -206,11 +215,11 @@ impl Shell {
         let assigned: BTreeSet<String> = shell
             .lines
             .iter()
-            .flat_map(|l| assignments(&shell.shell_text(&l.text)))
+            .flat_map(|l| l.assigns.iter().cloned())
             .collect();
         let mut project = BTreeSet::new();
         for l in &shell.lines {
-            for u in uses(&shell.shell_text(&l.text)) {
+            for u in uses(&l.shell) {
                 if !u.guarded
                     && !u.single_quoted
                     && !assigned.contains(&u.name)
@@ -227,8 +236,8 @@ impl Shell {
 
     /// The line as the shell sees it: in a template, `$${X}` is the shell's `${X}` and a bare
     /// `${x}` is the template engine's (dropped here).
-    fn shell_text(&self, text: &str) -> String {
-        if !self.template {
+    fn shell_text(template: bool, text: &str) -> String {
+        if !template {
             return text.to_string();
         }
         let mut out = String::with_capacity(text.len());
@@ -269,7 +278,7 @@ impl Shell {
         self.lines
             .iter()
             .filter(|l| l.item < item)
-            .any(|l| assignments(&self.shell_text(&l.text)).contains(name))
+            .any(|l| l.assigns.contains(name))
     }
 
     /// The run-order number of the command at `list[index]`, to use with
@@ -290,16 +299,17 @@ impl Shell {
         };
         let mut assigned_by_item: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
         let mut assigned: BTreeSet<String> = BTreeSet::new();
-        // Values of simple assignments, to see a tag appended to a tagged value.
-        let mut values: BTreeMap<String, String> = BTreeMap::new();
+        // Variables whose simple assignment's value carries a tag, with how a tag appended to
+        // them is written: `${X}:` and `$X:`.
+        let mut tagged: BTreeMap<String, [String; 2]> = BTreeMap::new();
         for l in &self.lines {
-            let text = self.shell_text(&l.text);
+            let text = l.shell.as_str();
             let here = assigned_by_item.entry(l.item).or_default();
-            let mine = assignments(&text);
-            let reads_own_dollars = reads_own_dollars(&text);
-            for u in uses(&text) {
+            let mine = &l.assigns;
+            let mut own_dollars = None;
+            for u in uses(text) {
                 if u.single_quoted {
-                    if !reads_own_dollars {
+                    if !*own_dollars.get_or_insert_with(|| reads_own_dollars(text)) {
                         add("single-quote", &u.name);
                     }
                     continue;
@@ -321,14 +331,19 @@ impl Shell {
                 }
                 add("unassigned", &u.name);
             }
-            for t in tag_appended(&text, &values) {
+            for t in tag_appended(text, &tagged) {
                 add("tag-twice", &t);
             }
-            for (name, value) in simple_assignments(&text) {
-                values.insert(name, value);
+            for (name, value) in simple_assignments(text) {
+                if carries_tag(&value) {
+                    let forms = [format!("${{{name}}}:"), format!("${name}:")];
+                    tagged.insert(name, forms);
+                } else {
+                    tagged.remove(&name);
+                }
             }
             here.extend(mine.iter().cloned());
-            assigned.extend(mine);
+            assigned.extend(mine.iter().cloned());
         }
         out
     }
@@ -479,7 +494,7 @@ pub fn carries_tag(value: &str) -> bool {
 /// Expressions of a line that get `:tag` appended although they may already carry one:
 /// `$(cat FILE):…` (a file's content is unknown here) and `$X:…` / `${X}:…` where X's value
 /// carries a tag.
-fn tag_appended(text: &str, values: &BTreeMap<String, String>) -> Vec<String> {
+fn tag_appended(text: &str, tagged: &BTreeMap<String, [String; 2]>) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find("$(cat ") {
@@ -494,12 +509,9 @@ fn tag_appended(text: &str, values: &BTreeMap<String, String>) -> Vec<String> {
             break;
         }
     }
-    for (name, value) in values {
-        if !carries_tag(value) {
-            continue;
-        }
-        for form in [format!("${{{name}}}:"), format!("${name}:")] {
-            if text.contains(&form) {
+    for (name, forms) in tagged {
+        for form in forms {
+            if text.contains(form.as_str()) {
                 out.push(name.clone());
             }
         }

@@ -100,24 +100,34 @@ const SHORTEST_CREDENTIAL: usize = 15;
 
 /// Whether a variable name marks a secret.
 pub fn is_secret_name(name: &str) -> bool {
-    // Names are compared upper-cased with `-` read as `_`, byte by byte as they are read: no
-    // folded copy is made (this runs for every key of every file swept).
-    let fold = |b: u8| {
-        if b == b'-' {
-            b'_'
-        } else {
-            b.to_ascii_uppercase()
+    // Names are compared upper-cased with `-` read as `_`; a short name is folded on the
+    // stack (this runs for every key of every file swept).
+    const SHORT: usize = 64;
+    const FOLD: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut c = 0;
+        while c < 256 {
+            t[c] = if c as u8 == b'-' {
+                b'_'
+            } else {
+                (c as u8).to_ascii_uppercase()
+            };
+            c += 1;
         }
+        t
     };
-    let name = name.as_bytes();
-    // Whether the folded `text` is `word` (upper case, `_` for `-`).
-    let is = |text: &[u8], word: &[u8]| {
-        text.len() == word.len() && text.iter().zip(word).all(|(&t, &w)| fold(t) == w)
+    let fold = |b: u8| FOLD[b as usize];
+    let mut buf = [0u8; SHORT];
+    let long: Vec<u8>;
+    let upper: &[u8] = if name.len() <= SHORT {
+        for (d, &b) in buf.iter_mut().zip(name.as_bytes()) {
+            *d = fold(b);
+        }
+        &buf[..name.len()]
+    } else {
+        long = name.bytes().map(fold).collect();
+        &long
     };
-    let starts_with =
-        |text: &[u8], word: &[u8]| text.len() >= word.len() && is(&text[..word.len()], word);
-    let ends_with =
-        |word: &[u8]| name.len() >= word.len() && is(&name[name.len() - word.len()..], word);
     // Names are short: the words are tried where their first letter is (most names have
     // none of the words, and need no look at their ends).
     const FIRST: [bool; 256] = {
@@ -129,18 +139,21 @@ pub fn is_secret_name(name: &str) -> bool {
         }
         first
     };
-    let has_word = (0..name.len()).any(|i| {
-        FIRST[fold(name[i]) as usize]
+    let has_word = (0..upper.len()).any(|i| {
+        FIRST[upper[i] as usize]
             && SECRET_WORDS
                 .iter()
-                .any(|w| starts_with(&name[i..], w.as_bytes()))
+                .any(|w| upper[i..].starts_with(w.as_bytes()))
     });
     let secret = has_word
-        || is(name, b"PASS")
-        || ends_with(b"_PASS")
-        || ends_with(b"_PWD")
-        || is(name, b"PWD_HASH");
-    secret && !NOT_SECRET_SUFFIXES.iter().any(|s| ends_with(s.as_bytes()))
+        || upper == b"PASS"
+        || upper.ends_with(b"_PASS")
+        || upper.ends_with(b"_PWD")
+        || upper == b"PWD_HASH";
+    secret
+        && !NOT_SECRET_SUFFIXES
+            .iter()
+            .any(|s| upper.ends_with(s.as_bytes()))
 }
 
 /// The credential shape a value has, if any.
