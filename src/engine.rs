@@ -6,8 +6,10 @@
 //! applying one fix per file per pass. Edits are addressed by path and resolved against the
 //! file as it is at the start of the pass, so a fix can never point at stale offsets. Every
 //! edit is re-parsed and its meaning checked; the fix is then checked again and must no
-//! longer report what it fixed. A fix that fails either check is undone and reported as a bug
-//! in that fix. The loop ends when no fix applies, or after [`MAX_PASSES`] (a bug too).
+//! longer report what it fixed (for the batches of a pass, by the next pass's check of the
+//! whole unit; when that finds one, the pass is undone and made again checking each batch at
+//! once). A fix that fails either check is undone and reported as a bug in that fix. The loop
+//! ends when no fix applies, or after [`MAX_PASSES`] (a bug too).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
@@ -44,6 +46,17 @@ pub const CHECK_TOGETHER_ENV: &str = "PIPEFIX_TEST_CHECK_TOGETHER";
 fn check_together() -> bool {
     static SET: OnceLock<bool> = OnceLock::new();
     *SET.get_or_init(|| std::env::var_os(CHECK_TOGETHER_ENV).is_some())
+}
+
+/// Test hook: when this variable is set, every pass whose batches were left to the next
+/// check (see `Deferred`) is undone and made again checking each batch at once, as if that
+/// check had found a fix still reporting what it fixed, and a line on stderr counts the
+/// passes undone; `tests/engine_batches.rs` checks that the result is the same.
+pub const UNDO_DEFERRED_ENV: &str = "PIPEFIX_TEST_UNDO_DEFERRED";
+
+fn undo_deferred() -> bool {
+    static SET: OnceLock<bool> = OnceLock::new();
+    *SET.get_or_init(|| std::env::var_os(UNDO_DEFERRED_ENV).is_some())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,13 +108,36 @@ pub struct UnitResult {
 pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
     let originals: Vec<String> = unit.files.iter().map(text_of).collect();
     let mut fixed: Vec<Reported> = Vec::new();
-    let mut failed: HashSet<(&'static str, usize, Location)> = HashSet::new();
-    let mut failures: BTreeMap<(&'static str, usize, Location), String> = BTreeMap::new();
+    let mut failed: HashSet<FindingKey> = HashSet::new();
+    let mut failures: BTreeMap<FindingKey, String> = BTreeMap::new();
     let mut bugs = Vec::new();
     let mut remaining = None;
+    // The batches of a pass are checked again by the next pass's check of the whole unit
+    // (see `Deferred`); once that finds a fix still reporting what it fixed, the unit's
+    // passes check each batch right after it.
+    let mut careful = opts.one_at_a_time;
+    let mut deferred: Option<Deferred> = None;
 
-    for _pass in 0..MAX_PASSES {
+    let mut pass = 0;
+    while pass < MAX_PASSES {
         let findings = check(&unit, config, None);
+        if let Some(d) = deferred.take()
+            && (undo_deferred()
+                || d.keys.iter().any(|(rule, file, location)| {
+                    findings
+                        .iter()
+                        .any(|f| f.rule == *rule && f.file == *file && f.location == *location)
+                }))
+        {
+            if undo_deferred() && !d.undo.is_empty() {
+                eprintln!("{UNDO_DEFERRED_ENV}: pass {pass} undone");
+            }
+            d.undo(&mut unit, &mut fixed, &mut bugs, &mut failed, &mut failures);
+            careful = true;
+            pass -= 1;
+            continue;
+        }
+        pass += 1;
         // Per file, the fixes that may run, in the order the checks reported them: the first
         // is the one a one-at-a-time engine would apply in this pass.
         let mut chosen: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
@@ -120,6 +156,9 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
         // The views of one template resource (one per `Fn::If` branch) read the same nodes:
         // after one of them is fixed, the others' findings are stale until checked again.
         let mut branch_fixed: HashSet<(std::path::PathBuf, String)> = HashSet::new();
+        // The last pass is never deferred: nothing would check it.
+        let mut journal = (!careful && pass < MAX_PASSES)
+            .then(|| Deferred::start(&fixed, &bugs, &failed, &failures));
         for (file, candidates) in chosen {
             if let Front::Cfn(r) = &unit.files[file].front
                 && r.branch.is_some()
@@ -128,20 +167,30 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
                 continue;
             }
             if !opts.one_at_a_time
-                && let Some(done) = apply_batch(&mut unit, config, opts, &candidates)
+                && let Some((done, before)) =
+                    apply_batch(&mut unit, config, opts, &candidates, journal.is_none())
             {
+                if let Some(j) = &mut journal {
+                    j.keys.extend(done.iter().map(|r| r.finding.key()));
+                    j.undo.push(Undo::Body(file, Box::new(before)));
+                }
                 fixed.extend(done);
                 continue;
             }
             let finding = candidates[0].clone();
             let (line, col) = position(&unit, &finding);
             match apply_fix(&mut unit, config, opts, &finding) {
-                Ok(()) => fixed.push(Reported {
-                    finding,
-                    status: Status::Fixed,
-                    line,
-                    col,
-                }),
+                Ok(saved) => {
+                    if let Some(j) = &mut journal {
+                        j.undo.push(Undo::Files(saved));
+                    }
+                    fixed.push(Reported {
+                        finding,
+                        status: Status::Fixed,
+                        line,
+                        col,
+                    })
+                }
                 Err(why) => {
                     let path = unit.files[file].path.display().to_string();
                     bugs.push((
@@ -156,6 +205,7 @@ pub fn run(mut unit: Unit, config: &Config, opts: &Options) -> UnitResult {
                 }
             }
         }
+        deferred = journal;
     }
     let remaining = match remaining {
         Some(r) => r,
@@ -261,7 +311,7 @@ fn apply_fix(
     config: &Config,
     opts: &Options,
     finding: &Finding,
-) -> Result<(), String> {
+) -> Result<Saved, String> {
     let Some(fix) = &finding.fix else {
         return Err("no fix".into());
     };
@@ -287,7 +337,7 @@ fn apply_fix(
             finding.message
         ));
     }
-    Ok(())
+    Ok(before)
 }
 
 /// The files of a unit as they were before an edit, to put back when it fails.
@@ -459,15 +509,18 @@ fn apart(a: &[crate::document::Op], b: &[crate::document::Op]) -> bool {
 /// Applies, to one file, the longest prefix of `candidates` (in the order the one-at-a-time
 /// engine would apply them) whose edits do not touch each other, in one edit and one parse,
 /// and verifies it: the edited file must mean exactly the original with every fix's own
-/// meaning applied, pass [`verify_edit`], and no fix may still report what it fixed. Returns
-/// `None` (and leaves the unit as it was) when nothing could be batched or verification
-/// failed: the caller then applies the first candidate alone, which reports any failure.
+/// meaning applied, pass [`verify_edit`], and (with `check_now`; otherwise the caller has the
+/// next pass check it, see [`Deferred`]) no fix may still report what it fixed. Returns the
+/// fixes with the file's body before the edit, or `None` (and leaves the unit as it was) when
+/// nothing could be batched or verification failed: the caller then applies the first
+/// candidate alone, which reports any failure.
 fn apply_batch(
     unit: &mut Unit,
     config: &Config,
     opts: &Options,
     candidates: &[&Finding],
-) -> Option<Vec<Reported>> {
+    check_now: bool,
+) -> Option<(Vec<Reported>, Body)> {
     let file = candidates.first()?.file;
     // Several objects of one document (services of a describe-services output) are fixed one
     // at a time: each edit is passed on to the others.
@@ -540,16 +593,83 @@ fn apply_batch(
         });
     }
     let before = unit.files[file].set_doc(edited);
-    let rules: HashSet<&str> = lowered.iter().map(|l| l.finding.rule).collect();
-    let again = check_rules(unit, config, |id| rules.contains(id));
-    if lowered
-        .iter()
-        .any(|l| again.iter().any(|f| f.key() == l.finding.key()))
-    {
-        unit.files[file].body = before;
-        return None;
+    if check_now {
+        let rules: HashSet<&str> = lowered.iter().map(|l| l.finding.rule).collect();
+        let again = check_rules(unit, config, |id| rules.contains(id));
+        if lowered
+            .iter()
+            .any(|l| again.iter().any(|f| f.key() == l.finding.key()))
+        {
+            unit.files[file].body = before;
+            return None;
+        }
     }
-    Some(done)
+    Some((done, before))
+}
+
+/// The fixes of a pass whose check that they no longer report what they fixed is left to the
+/// next pass's check of the whole unit, which runs anyway: one check instead of one per batch.
+/// A rule's findings about a file read that file (and sometimes the unit's other files), so
+/// when the next check finds none of these keys, no batch left its finding behind. When it
+/// finds one, the pass is undone and made again checking each batch at once, as before.
+struct Deferred {
+    /// Finding keys the pass fixed.
+    keys: Vec<FindingKey>,
+    /// What the pass changed, in order.
+    undo: Vec<Undo>,
+    /// What the run had reported before the pass.
+    fixed: usize,
+    bugs: usize,
+    failed: HashSet<FindingKey>,
+    failures: BTreeMap<FindingKey, String>,
+}
+
+type FindingKey = (&'static str, usize, Location);
+
+enum Undo {
+    /// A batch: the file and its body before the batch.
+    Body(usize, Box<Body>),
+    /// A fix applied alone: the files as they were.
+    Files(Saved),
+}
+
+impl Deferred {
+    fn start(
+        fixed: &[Reported],
+        bugs: &[(usize, String)],
+        failed: &HashSet<FindingKey>,
+        failures: &BTreeMap<FindingKey, String>,
+    ) -> Deferred {
+        Deferred {
+            keys: Vec::new(),
+            undo: Vec::new(),
+            fixed: fixed.len(),
+            bugs: bugs.len(),
+            failed: failed.clone(),
+            failures: failures.clone(),
+        }
+    }
+
+    /// Put the unit and the run's reports back as they were at the start of the pass.
+    fn undo(
+        self,
+        unit: &mut Unit,
+        fixed: &mut Vec<Reported>,
+        bugs: &mut Vec<(usize, String)>,
+        failed: &mut HashSet<FindingKey>,
+        failures: &mut BTreeMap<FindingKey, String>,
+    ) {
+        for step in self.undo.into_iter().rev() {
+            match step {
+                Undo::Body(file, body) => unit.files[file].body = *body,
+                Undo::Files(saved) => restore(unit, saved),
+            }
+        }
+        fixed.truncate(self.fixed);
+        bugs.truncate(self.bugs);
+        *failed = self.failed;
+        *failures = self.failures;
+    }
 }
 
 /// A candidate's fix as one replacement of the file as it is, with its meaning; `None` when

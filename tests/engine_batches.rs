@@ -204,3 +204,65 @@ fn edits_lowered_together_match_edits_lowered_in_turn() {
     assert!(same >= 12 * 4, "{same} fixes compared");
     assert!(rules.len() >= 4, "{rules:?}");
 }
+
+/// A pass whose batches the next check finds still reporting what they fixed is undone and
+/// made again checking each batch at once. The test hook undoes every such pass: the unit
+/// must come back exactly as it was, so that the outputs are the same bytes as without it.
+#[test]
+fn undone_passes_give_the_same_result() {
+    use pipefix::engine::UNDO_DEFERRED_ENV;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    gen_monorepo::generate_with(dir.path(), 12, 11, true).expect("generate");
+    let root = common::root();
+    let mut targets: Vec<(PathBuf, &str)> = vec![
+        (dir.path().to_path_buf(), "services"),
+        (root.clone(), "examples"),
+    ];
+    for tree in ["../shared/realworld", "../shared/corpus"] {
+        if root.join(tree).is_dir() {
+            targets.push((root.clone(), tree));
+        }
+    }
+    let marker = format!("{UNDO_DEFERRED_ENV}: ");
+    let mut undone = 0;
+    for (dir, target) in &targets {
+        for args in [
+            &["--dry-run", "--unsafe-fixes"][..],
+            &["--format", "json"],
+            &["--format", "patch"],
+        ] {
+            let run = |undo: bool| {
+                let mut cmd = Command::cargo_bin("pipefix").expect("binary");
+                cmd.current_dir(dir)
+                    .args(args)
+                    .arg(target)
+                    .env("NO_COLOR", "1")
+                    .env_remove(ONE_AT_A_TIME_ENV)
+                    .env_remove(UNDO_DEFERRED_ENV);
+                if undo {
+                    cmd.env(UNDO_DEFERRED_ENV, "1");
+                }
+                cmd.output().expect("run pipefix")
+            };
+            let (plain, undoing) = (run(false), run(true));
+            let stderr = String::from_utf8_lossy(&undoing.stderr);
+            let (marks, rest): (Vec<&str>, Vec<&str>) =
+                stderr.lines().partition(|l| l.starts_with(&marker));
+            undone += marks.len();
+            assert!(
+                plain.stdout == undoing.stdout,
+                "{target} {args:?}: stdout differs after undone passes"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&plain.stderr)
+                    .lines()
+                    .collect::<Vec<_>>(),
+                rest,
+                "{target} {args:?}: stderr differs after undone passes"
+            );
+            assert_eq!(plain.status.code(), undoing.status.code());
+        }
+    }
+    assert!(undone >= 12 * 3, "{undone} passes undone");
+}

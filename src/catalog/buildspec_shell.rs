@@ -94,13 +94,16 @@ pub struct Shell {
 /// Whether the text is a Terraform or CloudFormation template of a buildspec: `${lower_case}`
 /// interpolation, `$${` escapes, `%{ if … }` directives.
 pub fn is_template(text: &str) -> bool {
-    if text.contains("$${") || text.contains("%{") {
+    let b = text.as_bytes();
+    if memchr::memmem::find(b, b"%{").is_some() {
         return true;
     }
-    let b = text.as_bytes();
-    let mut i = 0;
-    while let Some(off) = text[i..].find("${") {
-        let start = i + off + 2;
+    for at in memchr::memmem::find_iter(b, b"${") {
+        // `$${`.
+        if at > 0 && b[at - 1] == b'$' {
+            return true;
+        }
+        let start = at + 2;
         let mut j = start;
         while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'.') {
             j += 1;
@@ -113,7 +116,6 @@ pub fn is_template(text: &str) -> bool {
         {
             return true;
         }
-        i = start;
     }
     false
 }
@@ -413,6 +415,13 @@ fn uses(text: &str) -> Vec<Use> {
 /// Names a line assigns: `X=…`, `export X=…`, `read X`, `for X in`, `X+=…`.
 pub fn assignments(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
+    // An assignment has its `=`, a `read` or `for` its word: most command lines have none.
+    if memchr::memchr(b'=', text.as_bytes()).is_none()
+        && !text.contains("read")
+        && !text.contains("for")
+    {
+        return out;
+    }
     for segment in text.split([';', '&', '|', '(', ')', '`']) {
         assignments_of_segment(segment, &mut out);
     }
