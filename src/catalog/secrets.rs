@@ -98,6 +98,19 @@ const CREDENTIAL_WORDS: [(&str, usize); 13] = [
 /// The length of the shortest text that one of [`VALUE_PATTERNS`] matches.
 const SHORTEST_CREDENTIAL: usize = 15;
 
+/// Finds the words of [`CREDENTIAL_WORDS`].
+static CREDENTIAL_WORD_FINDER: LazyLock<Option<aho_corasick::AhoCorasick>> =
+    LazyLock::new(|| aho_corasick::AhoCorasick::new(CREDENTIAL_WORDS.iter().map(|(w, _)| w)).ok());
+
+/// Whether some part of `text` may have a credential's shape: `false` when it has none of
+/// their words, and then no value taken from it has one ([`credential_in`] is `None`).
+pub fn may_hold_credential(text: &str) -> bool {
+    text.len() >= SHORTEST_CREDENTIAL
+        && CREDENTIAL_WORD_FINDER
+            .as_ref()
+            .is_none_or(|w| w.is_match(text))
+}
+
 /// Whether a variable name marks a secret.
 pub fn is_secret_name(name: &str) -> bool {
     // Names are compared upper-cased with `-` read as `_`; a short name is folded on the
@@ -166,16 +179,13 @@ pub fn credential_in(value: &str) -> Option<&'static str> {
     // Every match of a shape contains its word: only the shapes whose words the value has
     // are tried, in their order (most long values are image names, commands and URLs, and
     // have none).
-    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
-        aho_corasick::AhoCorasick::new(CREDENTIAL_WORDS.iter().map(|(w, _)| w)).ok()
-    });
     static SHAPES: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
         VALUE_PATTERNS
             .iter()
             .map(|(_, p)| Regex::new(p).ok())
             .collect()
     });
-    let Some(words) = WORDS.as_ref() else {
+    let Some(words) = CREDENTIAL_WORD_FINDER.as_ref() else {
         // Not reached: the words are constants (tested).
         return VALUE_PATTERNS
             .iter()
@@ -269,9 +279,22 @@ fn is_dummy(v: &str) -> bool {
 
 /// Whether `name = value` holds a plaintext secret, and why.
 pub fn plaintext_secret(name: &str, value: &str) -> Option<Reason> {
+    plaintext_secret_with(name, value, credential_in(value))
+}
+
+/// [`plaintext_secret`] of a value known to have no credential's shape (taken from a text
+/// that [`may_hold_credential`] says has none).
+pub fn plaintext_secret_by_name(name: &str, value: &str) -> Option<Reason> {
+    plaintext_secret_with(name, value, None)
+}
+
+fn plaintext_secret_with(
+    name: &str,
+    value: &str,
+    credential: Option<&'static str>,
+) -> Option<Reason> {
     // Most pairs have neither a secret's name nor a credential's shape: both tests are cheap,
     // and without either the answer is no whatever the value is.
-    let credential = credential_in(value);
     let named = credential.is_none() && is_secret_name(name);
     if credential.is_none() && !named {
         return None;
@@ -329,6 +352,7 @@ mod tests {
         for ((what, pattern), text) in VALUE_PATTERNS.iter().zip(&shortest) {
             let re = Regex::new(pattern).expect("shape compiles");
             assert!(re.is_match(text), "{what}: {text}");
+            assert!(may_hold_credential(text), "{what}: {text}");
             assert!(
                 !re.is_match(&text[..text.len() - 1]),
                 "{what}: shorter than {text}"
@@ -497,10 +521,19 @@ mod tests {
             names.len(),
             values.len()
         );
+        // A value with a credential's shape is never one the sweep judges by name alone.
+        for v in &values {
+            if credential_in(v).is_some() {
+                assert!(may_hold_credential(v), "{v}");
+            }
+        }
         let (mut named, mut shaped) = (0, 0);
         for n in &names {
             for v in &values {
                 let got = plaintext_secret(n, v);
+                if !may_hold_credential(v) {
+                    assert_eq!(got, plaintext_secret_by_name(n, v), "{n} = {v}");
+                }
                 assert_eq!(got, reference_plaintext_secret(n, v), "{n} = {v}");
                 match got {
                     Some(Reason::Name) => named += 1,

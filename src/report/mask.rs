@@ -113,7 +113,10 @@ pub fn sweep(text: &str) -> Vec<String> {
 
     use regex::Regex;
 
-    use crate::catalog::secrets::{credential_in, is_reference, plaintext_secret};
+    use crate::catalog::secrets::{
+        credential_in, is_reference, may_hold_credential, plaintext_secret,
+        plaintext_secret_by_name,
+    };
 
     static NAME_VALUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(
@@ -148,9 +151,17 @@ pub fn sweep(text: &str) -> Vec<String> {
     }
 
     let mut out: Vec<String> = Vec::new();
+    // A text without any credential's word has no part with a credential's shape: its
+    // values are judged by their names, and its tokens need no look. An unescaped value may
+    // have characters the text does not, and is always looked at.
+    let credentials = may_hold_credential(text);
     let push = |name: &str, raw: &str, out: &mut Vec<String>| {
         let value = unquote(raw);
-        if plaintext_secret(name, &value).is_some() {
+        let secret = match &value {
+            Cow::Borrowed(_) if !credentials => plaintext_secret_by_name(name, &value),
+            _ => plaintext_secret(name, &value),
+        };
+        if secret.is_some() {
             out.push(value.into_owned());
         }
     };
@@ -198,9 +209,11 @@ pub fn sweep(text: &str) -> Vec<String> {
             }
         }
     }
-    for token in tokens(text) {
-        if credential_in(token).is_some() {
-            out.push(token.to_string());
+    if credentials {
+        for token in tokens(text) {
+            if credential_in(token).is_some() {
+                out.push(token.to_string());
+            }
         }
     }
     let mut in_key = false;
