@@ -104,25 +104,29 @@ pub fn looks_like_pipeline_file(text: &str) -> bool {
 /// text that has none of them is not parsed (it is skipped as unrelated either way).
 pub fn may_classify(text: &str) -> bool {
     use std::sync::LazyLock;
+    // Leftmost-first: whether a word occurs does not depend on the kind, and this one can
+    // skip ahead with a vectorised prefilter.
     static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
-        aho_corasick::AhoCorasick::new([
-            "\\",
-            "stages",
-            "containerDefinitions",
-            "deploymentGroupName",
-            "serviceName",
-            // A create-service input that leaves the name to the command line.
-            "taskDefinition",
-            "AWS::ECS::Service",
-            // CloudFormation templates (see `front::cfn`): every resource type has it.
-            "AWS::",
-            "phases",
-            "artifacts",
-            // Target groups ("TargetGroupName", "Name", …) and their "Attributes".
-            "Name",
-            "Attributes",
-        ])
-        .ok()
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build([
+                "\\",
+                "stages",
+                "containerDefinitions",
+                "deploymentGroupName",
+                "serviceName",
+                // A create-service input that leaves the name to the command line.
+                "taskDefinition",
+                "AWS::ECS::Service",
+                // CloudFormation templates (see `front::cfn`): every resource type has it.
+                "AWS::",
+                "phases",
+                "artifacts",
+                // Target groups ("TargetGroupName", "Name", …) and their "Attributes".
+                "Name",
+                "Attributes",
+            ])
+            .ok()
     });
     match &*WORDS {
         Some(words) => words.is_match(text),

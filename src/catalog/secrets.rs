@@ -98,15 +98,25 @@ const CREDENTIAL_WORDS: [(&str, usize); 13] = [
 /// The length of the shortest text that one of [`VALUE_PATTERNS`] matches.
 const SHORTEST_CREDENTIAL: usize = 15;
 
-/// Finds the words of [`CREDENTIAL_WORDS`].
+/// Finds the words of [`CREDENTIAL_WORDS`], every occurrence (overlapping ones too).
 static CREDENTIAL_WORD_FINDER: LazyLock<Option<aho_corasick::AhoCorasick>> =
     LazyLock::new(|| aho_corasick::AhoCorasick::new(CREDENTIAL_WORDS.iter().map(|(w, _)| w)).ok());
+
+/// Tells whether a text has one of [`CREDENTIAL_WORDS`]. Leftmost-first matching finds a
+/// word where the standard kind does (whether there is one does not depend on the kind), and
+/// lets the search skip ahead with a vectorised prefilter: texts are swept whole.
+static CREDENTIAL_WORD_TEST: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(CREDENTIAL_WORDS.iter().map(|(w, _)| w))
+        .ok()
+});
 
 /// Whether some part of `text` may have a credential's shape: `false` when it has none of
 /// their words, and then no value taken from it has one ([`credential_in`] is `None`).
 pub fn may_hold_credential(text: &str) -> bool {
     text.len() >= SHORTEST_CREDENTIAL
-        && CREDENTIAL_WORD_FINDER
+        && CREDENTIAL_WORD_TEST
             .as_ref()
             .is_none_or(|w| w.is_match(text))
 }
@@ -193,7 +203,7 @@ pub fn credential_in(value: &str) -> Option<&'static str> {
             .map(|(what, _)| *what);
     };
     // A plain search first: it skips ahead with a prefilter, the overlapping one cannot.
-    if !words.is_match(value) {
+    if !may_hold_credential(value) {
         return None;
     }
     let mut tried = [false; VALUE_PATTERNS.len()];
