@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use crate::catalog::{self, Context, Finding, Location, Rule};
 use crate::config::Config;
-use crate::document::{Document, Limits, Path};
+use crate::document::{Document, Limits, Op, Path, Seg};
 use crate::front::Front;
 use crate::meta::{self, Safety};
 use crate::model::Kind;
@@ -419,8 +419,9 @@ struct Lowered<'a> {
 /// What the file of a batch must mean with every fix of the batch applied.
 enum Meaning {
     /// Every fix's edits applied in turn to one copy of the original meaning: right while
-    /// no fix's edits reach what another's reach (see [`apart`]).
-    Together(serde_json::Value),
+    /// no fix's edits reach what another's reach (see [`in_turn`]), with the edits of each
+    /// fix as they were applied (`None`: as the fix has them).
+    Together(serde_json::Value, Vec<Option<Vec<Op>>>),
     /// The meaning with each fix alone, to be merged ([`merge`]) at the end.
     Variants(Vec<serde_json::Value>),
 }
@@ -437,18 +438,29 @@ impl Meaning {
                 .all(|op| crate::document::value::apply(&mut v, op).is_ok())
                 .then_some(v)
         };
+        let turn = match self {
+            Meaning::Together(..) => {
+                let earlier: Vec<&[Op]> = lowered.iter().map(|l| fix_ops(l.finding)).collect();
+                in_turn(&earlier, ops)
+            }
+            Meaning::Variants(_) => None,
+        };
         match self {
-            Meaning::Together(v) if lowered.iter().all(|l| apart(fix_ops(l.finding), ops)) => {
-                if ops
+            Meaning::Together(v, applied) if turn.is_some() => {
+                let moved = turn.and_then(|t| t);
+                if moved
+                    .as_deref()
+                    .unwrap_or(ops)
                     .iter()
                     .all(|op| crate::document::value::apply(v, op).is_ok())
                 {
+                    applied.push(moved);
                     return true;
                 }
                 // Half applied: the batch so far, again (its edits applied before).
                 let mut again = base.clone();
-                for l in lowered {
-                    for op in fix_ops(l.finding) {
+                for (l, moved) in lowered.iter().zip(applied.iter()) {
+                    for op in moved.as_deref().unwrap_or(fix_ops(l.finding)) {
                         if crate::document::value::apply(&mut again, op).is_err() {
                             return false;
                         }
@@ -457,7 +469,7 @@ impl Meaning {
                 *v = again;
                 false
             }
-            Meaning::Together(_) => {
+            Meaning::Together(..) => {
                 let Some(vs) = lowered
                     .iter()
                     .map(|l| variant(l.finding))
@@ -483,27 +495,85 @@ fn fix_ops(f: &Finding) -> &[crate::document::Op] {
     f.fix.as_ref().map_or(&[], |fix| fix.ops.as_slice())
 }
 
-/// Whether two fixes' edits reach different parts of a file: no path is inside another's
-/// (or the same), and neither inserts into or removes from a list the other reaches into
-/// (which would move the items it addresses). Applied in turn to one meaning, they then
-/// give what merging their meanings gives.
-fn apart(a: &[crate::document::Op], b: &[crate::document::Op]) -> bool {
-    use crate::document::{Op, Seg};
-    // The list whose indices an edit moves.
-    let moves = |op: &Op| match op {
+/// The list whose indices an edit moves.
+fn moves(op: &Op) -> Option<Path> {
+    match op {
         Op::InsertItem { path, .. } => Some(path.clone()),
         Op::Remove { path } if matches!(path.last(), Some(Seg::Index(_))) => path.parent(),
         _ => None,
+    }
+}
+
+/// Whether the edits `ops` of a fix, applied after those of the fixes `earlier` to one
+/// meaning, give what merging their meanings gives; with the edits to apply then, when they
+/// differ from `ops` (`Some(None)`: `ops` as they are).
+///
+/// They do when no path of one fix is inside another's (or the same) and no earlier fix
+/// moves the items of a list that `ops` reach into, except by removing one item: a fix whose
+/// only edit in a list removes one item moves the later items down by one, so an index of
+/// `ops` past it is lowered by one. `ops` may remove one item of a list an earlier fix reaches
+/// into (that edit is made already) when it is their only edit in that list (its index is then
+/// the original's).
+fn in_turn(earlier: &[&[Op]], ops: &[Op]) -> Option<Option<Vec<Op>>> {
+    // The only edit of `edits` in the list `l` removes one of its items.
+    let removes_alone = |edits: &[Op], op: &Op, l: &Path| {
+        matches!(op, Op::Remove { path } if matches!(path.last(), Some(Seg::Index(_))))
+            && edits.iter().filter(|o| o.path().starts_with(l)).count() == 1
     };
-    a.iter().all(|x| {
-        b.iter().all(|y| {
-            let (px, py) = (x.path(), y.path());
-            !(px.starts_with(py)
-                || py.starts_with(px)
-                || moves(x).is_some_and(|l| py.starts_with(&l))
-                || moves(y).is_some_and(|l| px.starts_with(&l)))
+    // Items removed by earlier fixes, as (list, index) in the original's indices.
+    let mut removed: Vec<(Path, usize)> = Vec::new();
+    for e in earlier {
+        for x in *e {
+            for y in ops {
+                let (px, py) = (x.path(), y.path());
+                if px.starts_with(py) || py.starts_with(px) {
+                    return None;
+                }
+                if let Some(l) = moves(y).filter(|l| px.starts_with(l))
+                    && !removes_alone(ops, y, &l)
+                {
+                    return None;
+                }
+                if let Some(l) = moves(x).filter(|l| py.starts_with(l)) {
+                    match px.last() {
+                        Some(Seg::Index(i)) if removes_alone(e, x, &l) => removed.push((l, *i)),
+                        _ => return None,
+                    }
+                }
+            }
+        }
+    }
+    if removed.is_empty() {
+        return Some(None);
+    }
+    // The same item may be recorded once for every edit of `ops` that reaches past it.
+    removed.sort();
+    removed.dedup();
+    let mut moved_any = false;
+    let moved = ops
+        .iter()
+        .map(|op| {
+            let segs = op.path().segs();
+            let mut out = segs.to_vec();
+            for (d, seg) in segs.iter().enumerate() {
+                let Seg::Index(j) = seg else {
+                    continue;
+                };
+                let below = removed
+                    .iter()
+                    .filter(|(l, i)| l.segs() == &segs[..d] && i < j)
+                    .count();
+                if below > 0 {
+                    out[d] = Seg::Index(j - below);
+                    moved_any = true;
+                }
+            }
+            let mut op = op.clone();
+            *op.path_mut() = Path::from_segs(out);
+            op
         })
-    })
+        .collect();
+    Some(moved_any.then_some(moved))
 }
 
 /// Applies, to one file, the longest prefix of `candidates` (in the order the one-at-a-time
@@ -532,7 +602,7 @@ fn apply_batch(
     };
     let base = doc.text();
     let mut lowered: Vec<Lowered> = Vec::new();
-    let mut meaning = Meaning::Together(doc.value().clone());
+    let mut meaning = Meaning::Together(doc.value().clone(), Vec::new());
     for &c in candidates {
         let Some(l) = lower(doc, c, opts, lowered.is_empty()) else {
             break;
@@ -565,7 +635,7 @@ fn apply_batch(
         text.push_str(&base[from..]);
         let edited = Document::parse(&text, doc.format(), &opts.limits).ok()?;
         let expected = match meaning {
-            Meaning::Together(v) => v,
+            Meaning::Together(v, _) => v,
             Meaning::Variants(vs) => merge(doc.value(), &vs.iter().collect::<Vec<_>>())?,
         };
         if !crate::document::value::same(&expected, edited.value()) {
@@ -1153,6 +1223,97 @@ mod tests {
         );
         // The same change twice is one change.
         assert_eq!(merge(&base, &[&one, &one]), Some(one.clone()));
+    }
+
+    /// Edits applied in turn (translated where an earlier removal moved their items) mean
+    /// what merging each fix's meaning means, for every order of a few fixes that remove,
+    /// replace and insert in one list and beside it; and the cases that must not be applied
+    /// in turn are refused.
+    #[test]
+    fn edits_in_turn_mean_what_merging_means() {
+        use serde_json::json;
+        let l = Path::root().key("l");
+        let at = |i: usize| l.index(i);
+        let replace = |i: usize, v: i64| Op::Replace {
+            path: at(i),
+            value: json!(v),
+        };
+        let remove = |i: usize| Op::Remove { path: at(i) };
+        let base = json!({"l": [0, 1, 2, 3, 4, 5, 6, 7], "k": "x"});
+        let fixes: Vec<Vec<Op>> = vec![
+            vec![remove(1)],
+            vec![replace(3, 30)],
+            vec![remove(5)],
+            vec![replace(7, 70)],
+            vec![Op::Replace {
+                path: Path::root().key("k"),
+                value: json!("y"),
+            }],
+            vec![remove(6), replace(2, 20)],
+        ];
+        let apply = |v: &mut serde_json::Value, ops: &[Op]| {
+            ops.iter()
+                .all(|op| crate::document::value::apply(v, op).is_ok())
+        };
+        let mut in_turn_count = 0;
+        for order in [[0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0], [2, 0, 5, 1, 4, 3]] {
+            let mut v = base.clone();
+            let mut batch: Vec<&[Op]> = Vec::new();
+            let mut variants = Vec::new();
+            for i in order {
+                let ops = &fixes[i];
+                let Some(moved) = in_turn(&batch, ops) else {
+                    continue;
+                };
+                assert!(apply(&mut v, moved.as_deref().unwrap_or(ops)));
+                batch.push(ops);
+                let mut alone = base.clone();
+                assert!(apply(&mut alone, ops));
+                variants.push(alone);
+                in_turn_count += 1;
+            }
+            let merged = merge(&base, &variants.iter().collect::<Vec<_>>());
+            assert_eq!(merged.as_ref(), Some(&v), "{order:?}");
+        }
+        assert!(in_turn_count >= 12, "{in_turn_count}");
+        // Two removals in turn: the second's index moves down past the first.
+        assert_eq!(
+            in_turn(&[&[remove(1)], &[remove(3)]], &[remove(6)]),
+            Some(Some(vec![remove(4)]))
+        );
+        // Beside the list, or before the removed item: nothing to move.
+        assert_eq!(in_turn(&[&[remove(4)]], &[replace(2, 9)]), Some(None));
+        // A fix with another edit in the list it removes from: its indices are not the
+        // original's.
+        assert_eq!(
+            in_turn(&[&[remove(1), replace(5, 9)]], &[replace(6, 9)]),
+            None
+        );
+        // The same item, an item inside a removed one, an insertion into the list.
+        assert_eq!(in_turn(&[&[replace(2, 9)]], &[replace(2, 8)]), None);
+        assert_eq!(
+            in_turn(
+                &[&[remove(2)]],
+                &[Op::Replace {
+                    path: at(2).key("x"),
+                    value: json!(1)
+                }]
+            ),
+            None
+        );
+        let insert = Op::InsertItem {
+            path: l.clone(),
+            index: 3,
+            value: json!(9),
+        };
+        assert_eq!(
+            in_turn(&[&[remove(1)]], std::slice::from_ref(&insert)),
+            None
+        );
+        assert_eq!(
+            in_turn(&[std::slice::from_ref(&insert)], &[replace(5, 9)]),
+            None
+        );
     }
 
     #[test]
