@@ -226,12 +226,15 @@ impl fmt::Display for Path {
             match seg {
                 Seg::Key(k) => {
                     f.write_str("['")?;
-                    for c in k.chars() {
-                        if c == '\'' || c == '\\' {
-                            f.write_str("\\")?;
-                        }
-                        write!(f, "{c}")?;
+                    // Runs without a quote or a backslash are written whole.
+                    let mut rest: &str = k;
+                    while let Some(i) = rest.find(['\'', '\\']) {
+                        f.write_str(&rest[..i])?;
+                        f.write_str("\\")?;
+                        f.write_str(&rest[i..i + 1])?;
+                        rest = &rest[i + 1..];
                     }
+                    f.write_str(rest)?;
                     f.write_str("']")?;
                 }
                 Seg::Index(i) => write!(f, "[{i}]")?,
@@ -251,6 +254,10 @@ mod tests {
         let p = Path::root().key("pipeline").key("it's").index(3);
         let s = p.to_string();
         assert_eq!(s, r"$['pipeline']['it\'s'][3]");
+        assert_eq!(Path::parse(&s), Some(p));
+        let p = Path::root().key(r"\a''b\").key("é'").key("");
+        let s = p.to_string();
+        assert_eq!(s, r"$['\\a\'\'b\\']['é\'']['']");
         assert_eq!(Path::parse(&s), Some(p));
         assert_eq!(
             Path::parse("$.a[0].b"),
