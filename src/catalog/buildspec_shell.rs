@@ -570,7 +570,12 @@ pub fn check_edit(
         let on_failure = |v: &Value| {
             PHASES
                 .iter()
-                .filter(|p| v.pointer(&format!("/phases/{p}/on-failure")).is_some())
+                .filter(|p| {
+                    v.get("phases")
+                        .and_then(|ph| ph.get(*p))
+                        .and_then(|ph| ph.get("on-failure"))
+                        .is_some()
+                })
                 .count()
         };
         if on_failure(after.0) > on_failure(before.0) {

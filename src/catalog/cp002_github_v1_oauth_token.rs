@@ -22,7 +22,8 @@ struct Params {
 }
 
 fn is_github_v1(action: &Value) -> bool {
-    let t = |k: &str| action.pointer(&format!("/actionTypeId/{k}"));
+    use crate::document::value::field;
+    let t = |k: &str| field(field(action, "actionTypeId")?, k);
     t("owner").and_then(Value::as_str) == Some("ThirdParty")
         && t("provider").and_then(Value::as_str) == Some("GitHub")
         && match t("version") {
