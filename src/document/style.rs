@@ -39,17 +39,32 @@ fn detect_indent(text: &str) -> String {
     let mut spaces = 0usize;
     let mut step: Option<usize> = None;
     let mut prev = 0usize;
-    for line in text.lines() {
-        let trimmed = line.trim_start_matches([' ', '\t']);
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+    // Lines as `str::lines` gives them (a `\r` before a `\n` is not part of the line), read
+    // as bytes: the indentation is spaces and tabs, and a line is skipped when nothing or a
+    // comment follows it.
+    let b = text.as_bytes();
+    let mut start = 0;
+    while start < b.len() {
+        let (mut end, next) = match memchr::memchr(b'\n', &b[start..]) {
+            Some(i) => (start + i, start + i + 1),
+            None => (b.len(), b.len()),
+        };
+        if next > end && end > start && b[end - 1] == b'\r' {
+            end -= 1;
+        }
+        let line = &b[start..end];
+        start = next;
+        let n = line
+            .iter()
+            .take_while(|&&c| c == b' ' || c == b'\t')
+            .count();
+        if matches!(line.get(n), None | Some(b'#')) {
             continue;
         }
-        let lead = &line[..line.len() - trimmed.len()];
-        if lead.starts_with('\t') {
+        if line[0] == b'\t' {
             tabs += 1;
             continue;
         }
-        let n = lead.len();
         if n > 0 {
             spaces += 1;
         }
@@ -69,6 +84,79 @@ fn detect_indent(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The indentation as it was read before, line by line through `str::lines`.
+    fn reference_indent(text: &str) -> String {
+        let mut tabs = 0usize;
+        let mut spaces = 0usize;
+        let mut step: Option<usize> = None;
+        let mut prev = 0usize;
+        for line in text.lines() {
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let lead = &line[..line.len() - trimmed.len()];
+            if lead.starts_with('\t') {
+                tabs += 1;
+                continue;
+            }
+            let n = lead.len();
+            if n > 0 {
+                spaces += 1;
+            }
+            if n > prev {
+                let d = n - prev;
+                step = Some(step.map_or(d, |s| s.min(d)));
+            }
+            prev = n;
+        }
+        if tabs > spaces {
+            "\t".to_string()
+        } else {
+            " ".repeat(step.unwrap_or(2).clamp(1, 8))
+        }
+    }
+
+    /// The same indentation as the line-by-line reading, on the shared files and on texts
+    /// with carriage returns, tabs, comments and blank lines in every place.
+    #[test]
+    fn indent_is_the_line_by_line_reading() {
+        fn texts_below(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    texts_below(&p, out);
+                } else if let Ok(t) = std::fs::read_to_string(&p) {
+                    out.push(t);
+                }
+            }
+        }
+        let mut texts: Vec<String> = [
+            "",
+            "\n",
+            "\r",
+            "a\r",
+            "  a\r",
+            "\t\r\n",
+            "  \r\n    b",
+            "a:\n   \n  # c\n    b\r\n",
+            "\ta\n\tb\n  c",
+            "  \ra\n    b",
+            "x\n\n\n      y\n   z",
+            "#\n  #\n\t#",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for dir in ["examples", "../shared/realworld", "../shared/corpus"] {
+            texts_below(std::path::Path::new(dir), &mut texts);
+        }
+        assert!(texts.len() > 100);
+        for t in &texts {
+            assert_eq!(detect_indent(t), reference_indent(t), "{t:?}");
+        }
+    }
 
     #[test]
     fn detects_eol_indent_and_final_newline() {
