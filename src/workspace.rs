@@ -247,12 +247,9 @@ pub struct ImageContainer {
 impl Facts {
     pub fn gather(unit: &Unit, config: &Config) -> Facts {
         let deploy_path = deploy_path(unit);
-        let mut texts: Vec<&str> = Vec::new();
-        for f in &unit.files {
-            if let Some(v) = f.value() {
-                collect_strings(v, &mut texts);
-            }
-        }
+        // Every string of the unit, file by file in document order: each search below stops
+        // at the first string that settles it.
+        let values: Vec<&Value> = unit.files.iter().filter_map(|f| f.value()).collect();
         let (registry_re, arn_re, iam_re) = (&*REGISTRY_RE, &*ARN_RE, &*IAM_RE);
         // ARNs name the unit's own resources, so they decide the region and account first; an
         // ECR registry host may be another account's (App Mesh's Envoy, a shared-services
@@ -262,32 +259,46 @@ impl Facts {
         // Every match of these patterns has its literal word: the strings without it (most of
         // them) are passed over without a search, which allocates its captures.
         let (arn_word, registry_word) = (&*ARN_WORD, &*REGISTRY_WORD);
-        for t in texts
-            .iter()
-            .filter(|t| arn_word.find(t.as_bytes()).is_some())
-        {
-            if (region.is_none() || account.is_none())
-                && let Some(c) = arn_re.captures(t)
-            {
-                region.get_or_insert_with(|| c[1].to_string());
-                account.get_or_insert_with(|| c[2].to_string());
+        let mut arns = |t: &str| {
+            if arn_word.find(t.as_bytes()).is_some() {
+                if (region.is_none() || account.is_none())
+                    && let Some(c) = arn_re.captures(t)
+                {
+                    region.get_or_insert_with(|| c[1].to_string());
+                    account.get_or_insert_with(|| c[2].to_string());
+                }
+                // Global ARNs (IAM roles) name the account only.
+                if account.is_none()
+                    && let Some(c) = iam_re.captures(t)
+                {
+                    account = Some(c[1].to_string());
+                }
             }
-            // Global ARNs (IAM roles) name the account only.
-            if account.is_none()
-                && let Some(c) = iam_re.captures(t)
-            {
-                account = Some(c[1].to_string());
+            region.is_some() && account.is_some()
+        };
+        for v in &values {
+            if any_string(v, &mut arns) {
+                break;
             }
         }
         if region.is_none() {
             region = awslogs_region(unit);
         }
-        let own = texts
-            .iter()
-            .filter(|t| registry_word.find(t.as_bytes()).is_some())
-            .filter_map(|t| registry_re.captures(t))
-            .map(|c| (c[1].to_string(), c[2].to_string()))
-            .find(|(acct, _)| account.as_deref().is_none_or(|a| a == acct));
+        let mut own = None;
+        let mut registry = |t: &str| {
+            if registry_word.find(t.as_bytes()).is_some()
+                && let Some(c) = registry_re.captures(t)
+                && account.as_deref().is_none_or(|a| a == &c[1])
+            {
+                own = Some((c[1].to_string(), c[2].to_string()));
+            }
+            own.is_some()
+        };
+        for v in &values {
+            if any_string(v, &mut registry) {
+                break;
+            }
+        }
         if let Some((acct, reg)) = &own {
             account.get_or_insert_with(|| acct.clone());
             region.get_or_insert_with(|| reg.clone());
@@ -596,6 +607,17 @@ static REFERS_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Every string of `v`, in document order, borrowed.
+/// Calls `f` on every string of `v`, in the order of [`collect_strings`], until it returns
+/// true; whether it did.
+fn any_string(v: &Value, f: &mut impl FnMut(&str) -> bool) -> bool {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().any(|x| any_string(x, f)),
+        Value::Object(m) => m.values().any(|x| any_string(x, f)),
+        _ => false,
+    }
+}
+
 fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
         Value::String(s) => out.push(s),
