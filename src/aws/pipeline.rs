@@ -1,5 +1,6 @@
 //! A CodePipeline declaration: stages and actions.
 
+use crate::document::Path;
 use crate::document::value::field;
 use serde_json::Value;
 
@@ -40,9 +41,30 @@ impl<'a> Pipeline<'a> {
             .collect()
     }
 
-    /// Every action, stage by stage.
+    /// Every action, stage by stage: what [`Stage::actions`] of each of [`Pipeline::stages`]
+    /// gives, built without the stages (many rules ask on every check).
     pub fn actions(&self) -> Vec<Action<'a>> {
-        self.stages().iter().flat_map(Stage::actions).collect()
+        let mut out = Vec::new();
+        let Some(stages) = field(self.0.value, Self::STAGES).and_then(Value::as_array) else {
+            return out;
+        };
+        let stages_path = self.0.path(Self::STAGES);
+        // One key shared by every stage's list of actions.
+        let actions_key = Path::root().key(Stage::ACTIONS);
+        for (stage, body) in stages.iter().enumerate() {
+            let Some(actions) = field(body, Stage::ACTIONS).and_then(Value::as_array) else {
+                continue;
+            };
+            let list = stages_path.index(stage).join(&actions_key);
+            for (index, value) in actions.iter().enumerate() {
+                out.push(Action {
+                    at: At::new(value, list.index(index)),
+                    stage,
+                    index,
+                });
+            }
+        }
+        out
     }
 }
 
@@ -132,6 +154,36 @@ mod tests {
     use super::*;
     use crate::document::Path;
     use serde_json::json;
+
+    /// The actions are those of every stage in turn, with the same addresses, for stages
+    /// without actions, with other values, and pipelines without stages.
+    #[test]
+    fn actions_are_every_stages_actions() {
+        let pipelines = [
+            json!({"stages": [
+                {"name": "A", "actions": [{"name": "a"}, 3, {"name": "b"}]},
+                {"name": "B"},
+                {"name": "C", "actions": "x"},
+                "stage",
+                {"name": "D", "actions": []},
+                {"name": "E", "actions": [{"name": "e"}]}]}),
+            json!({"stages": {}}),
+            json!({"name": "none"}),
+            json!([1]),
+        ];
+        for v in &pipelines {
+            for root in [Path::root(), Path::root().key("pipeline").index(2)] {
+                let p = Pipeline(At::new(v, root));
+                let by_stage: Vec<Action> = p.stages().iter().flat_map(Stage::actions).collect();
+                let all = p.actions();
+                assert_eq!(all.len(), by_stage.len());
+                for (a, b) in all.iter().zip(&by_stage) {
+                    assert_eq!((a.stage, a.index, &a.at.at), (b.stage, b.index, &b.at.at));
+                    assert!(std::ptr::eq(a.at.value, b.at.value));
+                }
+            }
+        }
+    }
 
     #[test]
     fn stages_and_actions() {

@@ -39,6 +39,14 @@ impl Path {
         self.with(Seg::Key(Arc::from(k)))
     }
 
+    /// This path with the segments of `tail` appended (its keys shared, not copied).
+    pub fn join(&self, tail: &Path) -> Path {
+        let mut segs = Vec::with_capacity(self.0.len() + tail.0.len());
+        segs.extend_from_slice(&self.0);
+        segs.extend_from_slice(&tail.0);
+        Path(segs)
+    }
+
     /// This path with an index appended.
     pub fn index(&self, i: usize) -> Path {
         self.with(Seg::Index(i))
