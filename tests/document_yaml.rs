@@ -167,6 +167,12 @@ fn duplicate_keys_are_errors_naming_the_key() {
     assert_eq!((e.line, e.col), (4, 3));
     assert!(e.message.contains("\"build\""), "{}", e.message);
     assert!(e.message.contains("3:3"), "{}", e.message);
+    // A mapping with more keys than are compared one by one.
+    let keys: String = (0..20).map(|i| format!("k{i}: {i}\n")).collect();
+    let e = parse_err(&format!("{keys}k7: again\n"));
+    assert_eq!((e.line, e.col), (21, 1));
+    assert!(e.message.contains("\"k7\""), "{}", e.message);
+    assert!(e.message.contains("8:1"), "{}", e.message);
 }
 
 #[test]

@@ -248,6 +248,10 @@ fn plain_segment_end(text: &str, p: usize, flow: bool) -> usize {
 /// folded one by one until they spell the value, which pins the extent exactly.
 pub(super) fn plain_end(text: &str, start: usize, flow: bool, value: &str) -> Option<usize> {
     let mut end = plain_segment_end(text, start, flow);
+    // Most plain scalars are one line: no folded copy is made for them.
+    if text[start..end] == *value {
+        return Some(end);
+    }
     let mut folded = text[start..end].to_string();
     let mut breaks = 0usize;
     let mut p = end;
