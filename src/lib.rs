@@ -29,5 +29,7 @@ pub mod model;
 pub mod registry;
 pub mod report;
 pub mod run;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod workspace;
 pub mod write;

@@ -159,6 +159,22 @@ fn shared_realworld_and_corpus_give_the_same_result() {
     }
 }
 
+/// A generated monorepo's services (in `generated`), `examples/`, and the shared real-world
+/// files and corpus when they are there, each as (folder to run in, target).
+fn targets(generated: &Path) -> Vec<(PathBuf, &'static str)> {
+    let root = common::root();
+    let mut targets: Vec<(PathBuf, &str)> = vec![
+        (generated.to_path_buf(), "services"),
+        (root.clone(), "examples"),
+    ];
+    for tree in ["../shared/realworld", "../shared/corpus"] {
+        if root.join(tree).is_dir() {
+            targets.push((root.clone(), tree));
+        }
+    }
+    targets
+}
+
 /// The edits of a multi-edit fix lowered together (without the documents in between) give
 /// the text that lowering them in turn gives: the engine's test hook does both for every such
 /// fix and says whether they were the same.
@@ -168,16 +184,7 @@ fn edits_lowered_together_match_edits_lowered_in_turn() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     gen_monorepo::generate_with(dir.path(), 12, 7, true).expect("generate");
-    let root = common::root();
-    let mut targets: Vec<(PathBuf, &str)> = vec![
-        (dir.path().to_path_buf(), "services"),
-        (root.clone(), "examples"),
-    ];
-    for tree in ["../shared/realworld", "../shared/corpus"] {
-        if root.join(tree).is_dir() {
-            targets.push((root.clone(), tree));
-        }
-    }
+    let targets = targets(dir.path());
     let (mut same, mut rules) = (0, std::collections::BTreeSet::new());
     for (dir, target) in &targets {
         for args in [&["--dry-run"][..], &["--dry-run", "--unsafe-fixes"]] {
@@ -214,16 +221,7 @@ fn undone_passes_give_the_same_result() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     gen_monorepo::generate_with(dir.path(), 12, 11, true).expect("generate");
-    let root = common::root();
-    let mut targets: Vec<(PathBuf, &str)> = vec![
-        (dir.path().to_path_buf(), "services"),
-        (root.clone(), "examples"),
-    ];
-    for tree in ["../shared/realworld", "../shared/corpus"] {
-        if root.join(tree).is_dir() {
-            targets.push((root.clone(), tree));
-        }
-    }
+    let targets = targets(dir.path());
     let marker = format!("{UNDO_DEFERRED_ENV}: ");
     let mut undone = 0;
     for (dir, target) in &targets {

@@ -8,6 +8,8 @@ use std::path::Path;
 
 /// From the bottom up; a module may use any module listed before it.
 const LAYERS: &[&str] = &[
+    // Helpers of the unit tests only.
+    "testing",
     "errors",
     "document",
     "model",

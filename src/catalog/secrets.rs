@@ -484,20 +484,7 @@ mod tests {
     /// other, and names longer than the stack buffer: the same answers as before.
     #[test]
     fn same_answers_as_the_reference() {
-        fn texts_below(dir: &std::path::Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    texts_below(&p, out);
-                } else if let Ok(t) = std::fs::read_to_string(&p) {
-                    out.push(t);
-                }
-            }
-        }
-        let mut texts = Vec::new();
-        for dir in ["examples", "../shared/realworld", "../shared/corpus"] {
-            texts_below(std::path::Path::new(dir), &mut texts);
-        }
+        let texts = crate::testing::shared_texts();
         let pair = Regex::new(r#"["']?([A-Za-z_][A-Za-z0-9_.\-]*)["']?\s*[:=]\s*["']?([^"'\n]*)"#)
             .expect("pattern");
         let mut names: Vec<String> = vec![

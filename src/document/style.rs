@@ -122,16 +122,6 @@ mod tests {
     /// with carriage returns, tabs, comments and blank lines in every place.
     #[test]
     fn indent_is_the_line_by_line_reading() {
-        fn texts_below(dir: &std::path::Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    texts_below(&p, out);
-                } else if let Ok(t) = std::fs::read_to_string(&p) {
-                    out.push(t);
-                }
-            }
-        }
         let mut texts: Vec<String> = [
             "",
             "\n",
@@ -149,9 +139,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for dir in ["examples", "../shared/realworld", "../shared/corpus"] {
-            texts_below(std::path::Path::new(dir), &mut texts);
-        }
+        texts.extend(crate::testing::shared_texts());
         assert!(texts.len() > 100);
         for t in &texts {
             assert_eq!(detect_indent(t), reference_indent(t), "{t:?}");

@@ -542,28 +542,11 @@ mod tests {
         out
     }
 
-    fn texts_below(dir: &std::path::Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                texts_below(&p, out);
-            } else if let Ok(t) = std::fs::read_to_string(&p) {
-                out.push(t);
-            }
-        }
-    }
-
     /// The one-search sweep finds what trying every pattern in turn finds, on the examples,
     /// the shared real-world files and corpus, and texts full of credential shapes.
     #[test]
     fn sweep_finds_what_every_pattern_in_turn_finds() {
-        let mut texts = Vec::new();
-        for dir in ["examples", "../shared/realworld", "../shared/corpus"] {
-            texts_below(std::path::Path::new(dir), &mut texts);
-        }
+        let mut texts = crate::testing::shared_texts();
         assert!(texts.len() > 20, "{} texts", texts.len());
         let shapes = [
             "AKIAIOSFODNN7EXAMPLE",
