@@ -679,9 +679,12 @@ fn apply_batch(
 
 /// The fixes of a pass whose check that they no longer report what they fixed is left to the
 /// next pass's check of the whole unit, which runs anyway: one check instead of one per batch.
-/// A rule's findings about a file read that file (and sometimes the unit's other files), so
-/// when the next check finds none of these keys, no batch left its finding behind. When it
-/// finds one, the pass is undone and made again checking each batch at once, as before.
+/// When that check finds none of these keys, no fix of the pass left its finding behind in
+/// the unit as the pass leaves it. When it finds one, the pass is undone and made again
+/// checking each batch at once, as before. The check sees every batch of the pass applied:
+/// a finding that would stay after its own batch but goes with a later batch of another file
+/// (a rule that reads several files) counts as fixed, where checking each batch at once would
+/// have applied that file's fixes one at a time; either way nothing is left to report.
 struct Deferred {
     /// Finding keys the pass fixed.
     keys: Vec<FindingKey>,
