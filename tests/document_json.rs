@@ -176,6 +176,11 @@ fn duplicate_keys_are_named_with_their_position() {
         e.to_string(),
         "4:3: duplicate key \"a\" (first defined at 2:3)"
     );
+    // An object with more keys than are compared one by one.
+    let keys: String = (0..20).map(|i| format!("\"k{i}\": {i},\n")).collect();
+    let e = err(&format!("{{\n{keys}\"k7\": 0\n}}"));
+    assert_eq!((e.line, e.col), (22, 1));
+    assert_eq!(e.message, "duplicate key \"k7\" (first defined at 9:1)");
 }
 
 #[test]

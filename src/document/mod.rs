@@ -102,6 +102,18 @@ pub struct Entry {
     pub value: Node,
 }
 
+/// Whether a mapping being parsed, with `entries` and their meaning `map` (the same keys),
+/// already has `key`: the parsers refuse a duplicate. A few keys are compared faster than
+/// one is hashed (a map's hasher is SipHash), as [`value::field`] finds them.
+#[inline]
+pub(crate) fn has_key(entries: &[Entry], map: &serde_json::Map<String, Value>, key: &str) -> bool {
+    if entries.len() <= value::SMALL_OBJECT {
+        entries.iter().any(|e| e.key == key)
+    } else {
+        map.contains_key(key)
+    }
+}
+
 impl Node {
     pub fn entries(&self) -> &[Entry] {
         match &self.kind {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::{EditError, Op, Path, Position, Seg};
 
 /// Up to how many keys an object is searched in order instead of by hash.
-const SMALL_OBJECT: usize = 12;
+pub(crate) const SMALL_OBJECT: usize = 12;
 
 /// The value of `key` in the object `v`. Objects of pipeline files have a few keys, and the
 /// rules look keys up all the time: comparing a few keys costs less than hashing one (a map's

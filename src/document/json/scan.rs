@@ -285,13 +285,7 @@ impl Scanner<'_> {
         }
         let key = self.string()?;
         let span = Span::new(start, self.pos);
-        // The entries hold the same keys: a few are compared faster than one is hashed.
-        let duplicate = if entries.len() <= 12 {
-            entries.iter().any(|e| e.key == key)
-        } else {
-            map.contains_key(&key)
-        };
-        if duplicate {
+        if crate::document::has_key(entries, map, &key) {
             let first = entries
                 .iter()
                 .find(|e| e.key == key)

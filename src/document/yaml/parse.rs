@@ -589,14 +589,7 @@ impl<'a> Builder<'a> {
                             top.indent = Some(col_of(self.text, node.span.start));
                         }
                     }
-                    // The entries hold the same keys: a few are compared faster than one is
-                    // hashed.
-                    let duplicate = if entries.len() <= 12 {
-                        entries.iter().any(|e| e.key == k)
-                    } else {
-                        map.contains_key(&k)
-                    };
-                    if duplicate {
+                    if crate::document::has_key(entries, map, &k) {
                         let (l, c) = lines.line_col(node.span.start);
                         let first = entries
                             .iter()
